@@ -1,0 +1,23 @@
+# One Check runner for libcommon. Each tests/unit/libcommon/check_<mod>.c
+# defines `Suite *suite_<mod>(void)`; the list of suites is generated from the
+# sources so that adding a suite file is all it takes.
+# Other .c files there (fixtures, a FastCGI test client) are linked in too.
+UNIT_SRCS := $(sort $(wildcard tests/unit/libcommon/check_*.c))
+UNIT_ALL := $(sort $(wildcard tests/unit/libcommon/*.c))
+UNIT_OBJS := $(UNIT_ALL:%.c=$(B)/%.o) $(B)/tests/unit/runner.o
+OBJS += $(UNIT_OBJS)
+
+$(B)/tests/unit/suites.h: $(UNIT_SRCS)
+	@mkdir -p $(@D)
+	@grep -ho '^Suite \*suite_[a-z0-9_]*(void)$$' $(UNIT_SRCS) | \
+	    sed 's/^Suite \*\(suite_[a-z0-9_]*\)(void)/SUITE(\1)/' > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/unit/runner.o: tests/unit/runner.c $(B)/tests/unit/suites.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(B)/tests/unit $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/tests/unit/check_libcommon: $(UNIT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
+
+# Suite constructors are declared by the generated runner, not by a header.
+$(UNIT_OBJS): CFLAGS += -Wno-missing-prototypes

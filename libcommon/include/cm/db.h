@@ -1,0 +1,82 @@
+/* PostgreSQL access: one connection per worker thread, statements prepared
+ * once per connection, explicit transactions, and reconnection after the
+ * server restarts.
+ *
+ * Connection parameters come only from libpq's own sources (the PG* environment,
+ * PGSERVICEFILE/pg_service.conf, .pgpass) plus an optional conninfo string,
+ * so a deployment can point a service at any PostgreSQL: local, a pooler
+ * (statements are prepared per connection; use session pooling), or a managed
+ * one. A struct cm_db is not thread-safe: each worker owns its own. */
+#ifndef CM_DB_H
+#define CM_DB_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+#include "cm/err.h"
+
+/* A statement every connection prepares once, right after connecting.
+ * name is what callers pass to cm_db_exec(); sql is a literal with $1..$n.
+ * Statements come in sets: arrays ended by an entry whose name is NULL
+ * (each libcommon module exports one, e.g. cm_auth_stmts, and so does each
+ * service's store). */
+struct cm_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
+struct cm_db;
+
+/* New handle (cm_db_free()). conninfo may be NULL or "" (libpq environment
+ * only). sets is a NULL-terminated array of statement sets (all borrowed for
+ * the handle's life), prepared on every (re)connect. Does not
+ * connect yet: the first cm_db_exec() does, so a service starts even while
+ * PostgreSQL is down. NULL only on allocation failure (*err set). */
+struct cm_db *cm_db_new(const char *conninfo, const struct cm_stmt *const *sets, struct cm_err *err);
+void cm_db_free(struct cm_db *db); /* NULL-safe; closes the connection */
+
+/* Connects (if not connected) and prepares every statement. 0, or -1 with a
+ * 500 err (detail names the cause). Called implicitly by cm_db_exec(). */
+int cm_db_connect(struct cm_db *db, struct cm_err *err);
+
+/* Executes the prepared statement `name` with text parameters (NULL values
+ * are SQL NULL). Returns a new PGresult (caller PQclear()s) whose status is
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK, or NULL with *err:
+ *   - 500 api_error for connection loss and unexpected server errors
+ *     (the SQLSTATE is kept: cm_db_sqlstate());
+ *   - a statement that fails with SQLSTATE class 23 (integrity) or 40
+ *     (serialization/deadlock) also gives 500 here: callers that expect one
+ *     test cm_db_sqlstate() and replace *err.
+ * Outside a transaction, a broken connection is re-established and the
+ * statement retried once. Inside one, the transaction is lost: the call fails
+ * and the caller must cm_db_rollback(). */
+PGresult *cm_db_exec(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                     struct cm_err *err);
+
+/* Like cm_db_exec() for an unprepared literal statement (rare paths and
+ * tools). sql must be a string literal: values only through $n. */
+PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams,
+                         const char *const *values, struct cm_err *err);
+
+/* Transactions. begin/commit return 0 or -1 with a 500 err (a failed commit
+ * leaves no transaction open). rollback never fails (a broken connection is
+ * reset on the next use). */
+int cm_db_begin(struct cm_db *db, struct cm_err *err);
+int cm_db_commit(struct cm_db *db, struct cm_err *err);
+void cm_db_rollback(struct cm_db *db);
+int cm_db_in_tx(const struct cm_db *db);
+
+/* SQLSTATE of the last failed statement ("23505"), or "" after a success.
+ * Failures libpq reports without one get a class 08 code: "08001" could not
+ * connect, "08003" connection lost inside a transaction, "08006" connection
+ * lost. Borrowed, valid until the next call on db. */
+const char *cm_db_sqlstate(const struct cm_db *db);
+
+/* Rows affected by an INSERT/UPDATE/DELETE result (PQcmdTuples as a number). */
+long cm_db_affected(const PGresult *res);
+
+/* Value of row/column as a borrowed string, or NULL for SQL NULL. */
+const char *cm_db_value(const PGresult *res, int row, int col);
+
+#endif

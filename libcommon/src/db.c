@@ -1,0 +1,330 @@
+/* PostgreSQL access through libpq. A handle owns one connection, made lazily
+ * on first use, on which every statement of the service is prepared once, so
+ * a request costs exactly one round trip per statement and never a health
+ * check. Connection loss is noticed only when a statement fails: outside a
+ * transaction the handle reconnects, prepares again and retries that statement
+ * once; inside one it fails and leaves the caller to roll back, because
+ * replaying half a transaction in autocommit mode would be a silent data bug.
+ * Error details name the statement and carry only the first line of libpq's
+ * message: the lines after it (DETAIL, CONTEXT) may quote parameter values,
+ * which can be secrets. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm/db.h"
+#include "cm/banned.h"
+
+struct cm_db {
+    char *conninfo;
+    /* NULL-terminated array of sets, each ended by an entry with a NULL name. */
+    const struct cm_stmt *const *sets;
+    /* NULL until connected, and again after a lost connection is dropped. */
+    PGconn *conn;
+    /* Inside a transaction, as the caller sees it: kept when the connection
+     * dies in one, until cm_db_rollback() or cm_db_commit(). */
+    int in_tx;
+    char sqlstate[6]; /* of the last failure, "" after a success */
+};
+
+/* SQLSTATEs given to failures libpq reports without one (client side). */
+#define SQLSTATE_CANNOT_CONNECT "08001" /* sqlclient_unable_to_establish_sqlconnection */
+#define SQLSTATE_NO_CONNECTION  "08003" /* connection_does_not_exist */
+#define SQLSTATE_CONN_FAILURE   "08006" /* connection_failure */
+#define SQLSTATE_FAILED_TX      "25P02" /* in_failed_sql_transaction */
+
+static void set_sqlstate(struct cm_db *db, const char *state)
+{
+    size_t n = state ? strlen(state) : 0;
+
+    if (n >= sizeof(db->sqlstate))
+        n = sizeof(db->sqlstate) - 1;
+    memcpy(db->sqlstate, state ? state : "", n);
+    db->sqlstate[n] = '\0';
+}
+
+/* The first line of a libpq message, as a length for "%.*s". */
+static int first_line(const char *msg)
+{
+    return (int)strcspn(msg ? msg : "", "\n");
+}
+
+/* The length of a statement's label for "%.*s": a prepared statement's name,
+ * or the start of a literal statement's text. */
+static int label_len(const char *label)
+{
+    int n = first_line(label);
+
+    return n > 60 ? 60 : n;
+}
+
+/* Writes the 500 for a failed libpq call. res may be NULL (the message is
+ * then the connection's). Must run before the connection is closed. */
+static int fail(struct cm_db *db, const char *label, const PGresult *res, struct cm_err *err)
+{
+    const char *msg = PQresultErrorMessage(res); /* "" when res is NULL */
+
+    if (*msg == '\0' && db->conn != NULL)
+        msg = PQerrorMessage(db->conn);
+    if (*msg == '\0')
+        msg = "out of memory";
+    return cm_err_internal(err, "%.*s: %.*s", label_len(label), label, first_line(msg), msg);
+}
+
+static void drop(struct cm_db *db)
+{
+    PQfinish(db->conn);
+    db->conn = NULL;
+}
+
+/* A failure after which the connection cannot be used again: the socket is
+ * gone, the server said so (class 08), or it is shutting the session down
+ * (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now). */
+static int connection_lost(const struct cm_db *db)
+{
+    const char *s = db->sqlstate;
+
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+        return 1;
+    return strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+           strcmp(s, "57P03") == 0;
+}
+
+/* After a statement on a live connection, the server's transaction status is
+ * the truth (it also follows a BEGIN or COMMIT sent through cm_db_exec_sql()).
+ * On a dead one it is unknown, so the caller's view is kept until rollback. */
+static void sync_tx(struct cm_db *db)
+{
+    PGTransactionStatusType ts;
+
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    ts = PQtransactionStatus(db->conn);
+    db->in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+}
+
+struct cm_db *cm_db_new(const char *conninfo, const struct cm_stmt *const *sets, struct cm_err *err)
+{
+    struct cm_db *db = calloc(1, sizeof(*db));
+
+    if (db == NULL)
+        goto oom;
+    db->conninfo = strdup(conninfo ? conninfo : "");
+    if (db->conninfo == NULL)
+        goto oom;
+    db->sets = sets;
+    return db;
+oom:
+    free(db);
+    cm_err_internal(err, "cm_db_new: out of memory");
+    return NULL;
+}
+
+void cm_db_free(struct cm_db *db)
+{
+    if (db == NULL)
+        return;
+    PQfinish(db->conn);
+    free(db->conninfo);
+    free(db);
+}
+
+static int prepare(struct cm_db *db, const struct cm_stmt *st, struct cm_err *err)
+{
+    PGresult *res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+    int ret = 0;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        set_sqlstate(db, state ? state : SQLSTATE_CONN_FAILURE);
+        ret = fail(db, st->name, res, err);
+    }
+    PQclear(res);
+    return ret;
+}
+
+static int prepare_all(struct cm_db *db, struct cm_err *err)
+{
+    for (const struct cm_stmt *const *set = db->sets; set != NULL && *set != NULL; set++) {
+        for (const struct cm_stmt *st = *set; st->name != NULL; st++) {
+            if (prepare(db, st, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int cm_db_connect(struct cm_db *db, struct cm_err *err)
+{
+    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+        return 0;
+    drop(db);
+    db->conn = PQconnectdb(db->conninfo);
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+        set_sqlstate(db, SQLSTATE_CANNOT_CONNECT);
+        fail(db, "connect", NULL, err);
+        drop(db);
+        return -1;
+    }
+    if (prepare_all(db, err) < 0) {
+        /* Dropped so that the next call starts over and prepares everything. */
+        drop(db);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs one statement: prepared when name is set, else the literal sql. The
+ * retry after a lost connection happens only when the connection was idle
+ * before sending, i.e. outside any transaction. A statement cut off after the
+ * server ran it (the network failing between commit and reply) is then run
+ * twice: writes that must not repeat go through idempotency keys. */
+static PGresult *run(struct cm_db *db, const char *name, const char *sql, int nparams,
+                     const char *const *values, struct cm_err *err)
+{
+    const char *label = name ? name : sql;
+
+    for (int attempt = 0;; attempt++) {
+        PGresult *res;
+        ExecStatusType st;
+        const char *state;
+        int idle;
+
+        db->sqlstate[0] = '\0';
+        if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+            if (db->in_tx) {
+                set_sqlstate(db, SQLSTATE_NO_CONNECTION);
+                cm_err_internal(err, "%.*s: connection lost inside a transaction", label_len(label),
+                                label);
+                return NULL;
+            }
+            if (cm_db_connect(db, err) < 0)
+                return NULL;
+        }
+        idle = !db->in_tx && PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+        if (name != NULL)
+            res = PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0);
+        else
+            res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+        st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            sync_tx(db);
+            return res;
+        }
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE); /* NULL when res is */
+        set_sqlstate(db, state ? state : SQLSTATE_CONN_FAILURE);
+        if (!connection_lost(db)) {
+            sync_tx(db);
+            fail(db, label, res, err);
+            PQclear(res);
+            return NULL;
+        }
+        if (!idle || attempt > 0) {
+            fail(db, label, res, err);
+            PQclear(res);
+            drop(db);
+            return NULL;
+        }
+        PQclear(res);
+        drop(db);
+    }
+}
+
+PGresult *cm_db_exec(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                     struct cm_err *err)
+{
+    return run(db, name, NULL, nparams, values, err);
+}
+
+PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams, const char *const *values,
+                         struct cm_err *err)
+{
+    return run(db, NULL, sql, nparams, values, err);
+}
+
+int cm_db_begin(struct cm_db *db, struct cm_err *err)
+{
+    PGresult *res;
+
+    if (db->in_tx)
+        return cm_err_internal(err, "BEGIN: a transaction is already open");
+    res = run(db, NULL, "BEGIN", 0, NULL, err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    db->in_tx = 1;
+    return 0;
+}
+
+int cm_db_commit(struct cm_db *db, struct cm_err *err)
+{
+    PGresult *res;
+    int rolled_back;
+
+    if (!db->in_tx)
+        return cm_err_internal(err, "COMMIT: no transaction is open");
+    res = run(db, NULL, "COMMIT", 0, NULL, err);
+    /* Whatever happened, the transaction is over: committed, rolled back by
+     * the server, or lost with its connection. */
+    db->in_tx = 0;
+    if (res == NULL)
+        return -1;
+    /* COMMIT of a transaction in which a statement failed succeeds on the
+     * wire with the tag "ROLLBACK": nothing was committed. */
+    rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+    PQclear(res);
+    if (rolled_back) {
+        set_sqlstate(db, SQLSTATE_FAILED_TX);
+        return cm_err_internal(err, "COMMIT: the transaction had failed and was rolled back");
+    }
+    return 0;
+}
+
+void cm_db_rollback(struct cm_db *db)
+{
+    PGresult *res;
+    int ok;
+
+    db->in_tx = 0;
+    if (db->conn == NULL)
+        return;
+    if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        return;
+    if (PQstatus(db->conn) == CONNECTION_OK) {
+        res = PQexec(db->conn, "ROLLBACK");
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (ok)
+            return;
+    }
+    /* A connection that cannot roll back is closed; the next call reconnects. */
+    drop(db);
+}
+
+int cm_db_in_tx(const struct cm_db *db)
+{
+    return db->in_tx;
+}
+
+const char *cm_db_sqlstate(const struct cm_db *db)
+{
+    return db->sqlstate;
+}
+
+long cm_db_affected(const PGresult *res)
+{
+    /* PQcmdTuples() takes a non-const pointer but does not modify the result. */
+    const char *n = PQcmdTuples((PGresult *)res);
+
+    return *n ? strtol(n, NULL, 10) : 0;
+}
+
+const char *cm_db_value(const PGresult *res, int row, int col)
+{
+    /* Checked here: libpq would also print a notice to stderr. */
+    if (row < 0 || row >= PQntuples(res) || col < 0 || col >= PQnfields(res))
+        return NULL;
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}

@@ -1,0 +1,49 @@
+-- Privileges of the service roles, applied by sql/migrate.sh after every run
+-- in one transaction (new tables appear with migrations). Declarative: each
+-- run first revokes everything the roles hold on the project's schemas, then
+-- grants exactly what is below, so a privilege removed here is removed from
+-- the database too.
+--
+-- Each service: USAGE on its own schema and every privilege on its tables
+-- and sequences (no CREATE: only migrations change the schema); in core, what
+-- libcommon needs; SELECT on the views other services publish. No service
+-- role can write another service's schema, nor change or delete audit rows.
+
+REVOKE ALL ON SCHEMA core, install, secrets, identity FROM svc_secrets, svc_identity, svc_install;
+REVOKE ALL ON ALL TABLES IN SCHEMA core, install, secrets, identity
+    FROM svc_secrets, svc_identity, svc_install;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA core, install, secrets, identity
+    FROM svc_secrets, svc_identity, svc_install;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA core, install, secrets, identity
+    FROM svc_secrets, svc_identity, svc_install;
+
+-- Own schemas.
+GRANT USAGE ON SCHEMA secrets TO svc_secrets;
+GRANT ALL ON ALL TABLES IN SCHEMA secrets TO svc_secrets;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA secrets TO svc_secrets;
+
+GRANT USAGE ON SCHEMA identity TO svc_identity;
+GRANT ALL ON ALL TABLES IN SCHEMA identity TO svc_identity;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA identity TO svc_identity;
+
+GRANT USAGE ON SCHEMA install TO svc_install;
+GRANT ALL ON ALL TABLES IN SCHEMA install TO svc_install;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA install TO svc_install;
+
+-- core, through libcommon: authentication, idempotency, events, audit.
+GRANT USAGE ON SCHEMA core TO svc_secrets, svc_identity, svc_install;
+GRANT SELECT ON core.accounts, core.users, core.memberships, core.api_keys
+    TO svc_secrets, svc_identity, svc_install;
+GRANT SELECT, INSERT, UPDATE, DELETE ON core.idempotency TO svc_secrets, svc_identity, svc_install;
+GRANT SELECT, INSERT ON core.events TO svc_secrets, svc_identity, svc_install;
+GRANT USAGE ON SEQUENCE core.events_seq_seq TO svc_secrets, svc_identity, svc_install;
+GRANT INSERT ON core.audit TO svc_secrets, svc_identity, svc_install;
+GRANT USAGE ON SEQUENCE core.audit_id_seq TO svc_secrets, svc_identity, svc_install;
+GRANT EXECUTE ON FUNCTION core.idem_claim(text, text, text, bytea)
+    TO svc_secrets, svc_identity, svc_install;
+-- Event delivery runs in svc-install.
+GRANT UPDATE ON core.events TO svc_install;
+
+-- Published views.
+GRANT USAGE ON SCHEMA install TO svc_secrets, svc_identity;
+GRANT SELECT ON install.app_access TO svc_secrets, svc_identity, svc_install;

@@ -1,0 +1,40 @@
+/* The audit log: one core.audit row per audited action, written in the
+ * transaction of the change it records, so the row exists exactly when the
+ * change does. A row names who did what to which object and how it ended;
+ * never a payload, a key, a client secret or personal data. */
+#ifndef CM_AUDIT_H
+#define CM_AUDIT_H
+
+#include "cm/db.h"
+#include "cm/err.h"
+
+/* Statements of this module, ended by {NULL}: pass to cm_db_new(). */
+extern const struct cm_stmt cm_audit_stmts[];
+
+/* Longest user agent and object id stored; longer values are cut. */
+#define CM_AUDIT_TEXT_MAX 256
+
+/* One row. Every pointer is borrowed for the call and may be NULL (SQL
+ * NULL) except service and action. */
+struct cm_audit_rec {
+    const char *request_id; /* "req_..." */
+    const char *service;    /* "secrets", "identity", "install" */
+    const char *action;     /* "secret.set", "auth.failed", "request.rejected" ... */
+    const char *actor;      /* key_... or usr_..., never a key */
+    const char *account_id, *app_id;
+    int livemode;                         /* 0, 1, or -1 unknown (NULL) */
+    const char *object_id;                /* may come from the client's path: stored cleaned */
+    int status;                           /* HTTP status of the outcome */
+    const char *error_code;               /* Stripe error code or NULL */
+    const char *client_addr, *user_agent; /* user_agent cleaned */
+};
+
+/* Inserts one row on db's current transaction (autocommit when none), so a
+ * rollback removes it with the change. object_id and user_agent are client
+ * text: bytes outside printable ASCII become '?' and the value is cut to
+ * CM_AUDIT_TEXT_MAX characters, so hostile input can neither fail the insert
+ * (invalid UTF-8) nor forge log lines. Returns 0, or -1 with a 500 in *err
+ * (also when service or action is NULL). */
+int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_err *err);
+
+#endif

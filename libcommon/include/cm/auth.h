@@ -1,0 +1,79 @@
+/* API key authentication: the Authorization header, the secret key it
+ * carries, and the account a request acts for (Stripe-Account).
+ *
+ * A key is sk_test_<lookup:12><secret> or sk_live_<lookup:12><secret> in
+ * base62. Only the lookup half and sha256(whole key) are stored
+ * (core.api_keys). Resolving a key, its app's installation on the account
+ * acted for and the app's permissions there is one prepared statement, read
+ * on every request: no cache, so a revoked key or an uninstalled app is
+ * locked out at once. */
+#ifndef CM_AUTH_H
+#define CM_AUTH_H
+
+#include <stddef.h>
+
+#include "cm/db.h"
+#include "cm/err.h"
+
+/* Longest key accepted; longer ones are invalid. A buffer of CM_KEY_MAX + 1
+ * bytes holds any key cm_auth_parse_header() returns. */
+#define CM_KEY_MAX 128
+
+/* Statements of this module, ended by {NULL}: pass to cm_db_new(). */
+extern const struct cm_stmt cm_auth_stmts[];
+
+/* Field sizes hold the longest ids the schema allows (key_ + 64, acct_ + 64,
+ * a 128-character app id), so a resolved row always fits. */
+struct cm_auth {
+    char key_id[72];       /* "key_..." — the actor recorded in audit rows */
+    char key_prefix[24];   /* "sk_test_AbCd" (mode prefix + first 4 chars): safe to log/audit */
+    int livemode;          /* decided by the key */
+    char key_account[72];  /* account that owns the key (an app key's owner account) */
+    char app_id[136];      /* app the key belongs to, "" for account keys */
+    char account[72];      /* the account acted for: Stripe-Account when given, else key_account */
+    int installed;         /* app keys: the app has an active installation on `account` */
+    char permissions[512]; /* app keys on an installed account: permission names, comma-separated */
+};
+
+/* Extracts the key from an Authorization header value into key (cap bytes,
+ * at least CM_KEY_MAX + 1): "Bearer <key>" or "Basic base64(<key>:<password>)"
+ * with the scheme matched case-insensitively and the password ignored (the
+ * colon is optional). Returns 0, or -1 with a 401 invalid_request_error in
+ * *err:
+ *   - NULL, empty or blank header, or a scheme with no credentials: Stripe's
+ *     "You did not provide an API key. ..." message;
+ *   - anything else that does not yield a key of 1..CM_KEY_MAX printable
+ *     ASCII characters (unknown scheme, bad base64, overlong key, controls):
+ *     "Invalid API Key provided: <masked>" (cm_auth_mask()).
+ * The key's shape (sk_test_/sk_live_ ...) is checked by cm_auth_resolve(). */
+int cm_auth_parse_header(const char *authorization, char *key, size_t cap, struct cm_err *err);
+
+/* Resolves a secret key and the optional Stripe-Account value (NULL or ""
+ * when absent) in one round trip and fills *out (zeroed first; on failure it
+ * stays zeroed). Returns 0, or -1 with *err:
+ *   - 401 invalid_request_error "Invalid API Key provided: <masked>": a key
+ *     that is malformed, unknown, revoked, whose hash does not match, whose
+ *     stored mode differs from its prefix, or a restricted (rk_) key;
+ *   - 403 invalid_request_error code "account_invalid": Stripe-Account is
+ *     malformed or not reachable with this key. An account key reaches only
+ *     its own account; an app key reaches the accounts where its app has an
+ *     active installation in the key's mode;
+ *   - 500 on database failure.
+ * Runs inside or outside a transaction. */
+int cm_auth_resolve(struct cm_db *db, const char *key, const char *stripe_account,
+                    struct cm_auth *out, struct cm_err *err);
+
+/* 1 if the resolved key is an app key installed on the account acted for
+ * and holding permission perm (exact name), else 0. Account keys hold no
+ * app permissions: callers that accept them check app_id first. */
+int cm_auth_has_permission(const struct cm_auth *a, const char *perm);
+
+/* Writes a form of key safe to show or log into out (cap bytes, always
+ * NUL-terminated): the first 8 and last 4 characters with stars between
+ * (sk_test_********************************abcd). Keys of fewer than 16
+ * characters are starred entirely, so the whole key never appears; bytes
+ * outside printable ASCII show as '?', and a very long input is shortened
+ * to CM_KEY_MAX characters. */
+void cm_auth_mask(const char *key, char *out, size_t cap);
+
+#endif

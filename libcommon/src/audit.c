@@ -1,0 +1,56 @@
+/* Audit rows. One prepared INSERT on the caller's connection: inside the
+ * request's transaction it costs a round trip but no commit of its own, and
+ * it disappears with a rollback, so the log never claims a change that did
+ * not happen. Text the client controls is cleaned here, once, rather than
+ * trusted to every caller. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cm/audit.h"
+#include "cm/banned.h"
+
+const struct cm_stmt cm_audit_stmts[] = {
+    {"cm_audit_write",
+     "INSERT INTO core.audit (request_id, service, action, actor, account_id, app_id, livemode,"
+     " object_id, status, error_code, client_addr, user_agent)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12)",
+     12},
+    {NULL, NULL, 0},
+};
+
+/* Printable ASCII only, at most CM_AUDIT_TEXT_MAX characters; NULL stays
+ * NULL. */
+static const char *clean(const char *in, char out[CM_AUDIT_TEXT_MAX + 1])
+{
+    size_t n = 0;
+
+    if (in == NULL)
+        return NULL;
+    for (; in[n] != '\0' && n < CM_AUDIT_TEXT_MAX; n++)
+        out[n] = in[n] >= 0x20 && in[n] < 0x7f ? in[n] : '?';
+    out[n] = '\0';
+    return out;
+}
+
+int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_err *err)
+{
+    char object_id[CM_AUDIT_TEXT_MAX + 1];
+    char user_agent[CM_AUDIT_TEXT_MAX + 1];
+    char status[16];
+    const char *livemode = rec->livemode < 0 ? NULL : rec->livemode ? "true" : "false";
+    PGresult *res;
+
+    if (rec->service == NULL || rec->action == NULL)
+        return cm_err_internal(err, "audit: row without service or action");
+    snprintf(status, sizeof(status), "%d", rec->status);
+    res = cm_db_exec(db, "cm_audit_write", 12,
+                     (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
+                                      rec->account_id, rec->app_id, livemode,
+                                      clean(rec->object_id, object_id), status, rec->error_code,
+                                      rec->client_addr, clean(rec->user_agent, user_agent)},
+                     err);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}

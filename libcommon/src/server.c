@@ -1,0 +1,660 @@
+/* The FastCGI server every service runs: one listening socket, a pool of
+ * worker threads each owning a FCGX_Request and a database connection, an
+ * optional background thread, and a main thread that only waits for
+ * SIGTERM/SIGINT.
+ *
+ * Shutdown: the main thread blocks the signals before starting any thread and
+ * takes them with sigwait(), so no handler runs in async context. On a signal
+ * it raises the stop flag and shuts the listening socket down, which makes
+ * every blocked accept() return; a worker in the middle of a request finishes
+ * it (the response is written and committed) before it sees the flag.
+ *
+ * Per request, the cost is kept to what ARCHITECTURE.md measures: one read of
+ * the body, one write of the response, and for a POST with an
+ * Idempotency-Key one extra statement in the request's own transaction. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <openssl/crypto.h>
+
+#include "cm/audit.h"
+#include "cm/crypto.h"
+#include "cm/events.h"
+#include "cm/form.h"
+#include "cm/http.h"
+#include "cm/idem.h"
+#include "cm/json.h"
+#include "cm/log.h"
+#include "cm/params.h"
+#include "cm/sig.h"
+#include "cm/banned.h"
+
+#define DEFAULT_STRIPE_VERSION "2026-07-29.dahlia"
+
+struct server {
+    const struct cm_service *svc;
+    const struct cm_config *cfg;
+    const struct cm_stmt *sets[6]; /* libcommon's statement sets + the service's, NULL-ended */
+    int sock;
+    atomic_int stop;
+    pthread_mutex_t tick_mu;
+    pthread_cond_t tick_cv;
+};
+
+struct worker {
+    struct server *srv;
+    pthread_t thread;
+    struct cm_db *db;
+};
+
+/* ---- response writing ------------------------------------------------- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* Turns *err into the response body. A 500's detail is logged here, with
+ * the request id, and never sent. */
+static void resp_error(struct cm_req *req, struct cm_resp *resp, const struct cm_err *err)
+{
+    static const char fallback[] = "{\"error\":{\"type\":\"api_error\",\"message\":\"An unknown "
+                                   "error occurred. Please try again later.\"}}";
+    struct cm_err ignored;
+    json_t *o;
+
+    if (err->status >= 500)
+        cm_log(CM_LOG_ERROR, "%s %s %s: %s", req->request_id, req->method, req->path,
+               err->detail[0] ? err->detail : err->message);
+    o = cm_err_json(err);
+    if (o == NULL || cm_resp_json(resp, err->status, o, &ignored) < 0) {
+        char *copy = malloc(sizeof(fallback));
+        if (copy != NULL)
+            memcpy(copy, fallback, sizeof(fallback));
+        cm_resp_raw(resp, 500, "application/json", copy, copy ? sizeof(fallback) - 1 : 0);
+    }
+}
+
+/* Writes status line, headers and body with a single FCGX_PutStr. */
+static void resp_write(FCGX_Request *r, const struct cm_req *req, const struct cm_resp *resp)
+{
+    char head[1024];
+    const char *ctype = resp->content_type ? resp->content_type : "application/json";
+    const char *version = req->stripe_version ? req->stripe_version : DEFAULT_STRIPE_VERSION;
+    char *buf;
+    int n;
+
+    /* Stripe-Version is echoed from the client: keep it a plain token. */
+    for (const char *p = version; *p; p++)
+        if (*p < 0x21 || *p > 0x7e || p - version > 64) {
+            version = DEFAULT_STRIPE_VERSION;
+            break;
+        }
+    n = snprintf(head, sizeof(head),
+                 "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                 "Request-Id: %s\r\nStripe-Version: %s\r\nCache-Control: no-cache, no-store\r\n",
+                 resp->status, reason(resp->status), ctype, resp->len, req->request_id, version);
+    if (n < 0 || (size_t)n >= sizeof(head))
+        return;
+    buf = malloc((size_t)n + resp->headers_len + 2 + resp->len);
+    if (buf == NULL) {
+        FCGX_PutStr(head, n, r->out);
+        FCGX_PutStr("\r\n", 2, r->out);
+        return;
+    }
+    memcpy(buf, head, (size_t)n);
+    if (resp->headers_len)
+        memcpy(buf + n, resp->headers, resp->headers_len);
+    memcpy(buf + n + resp->headers_len, "\r\n", 2);
+    if (resp->len)
+        memcpy(buf + n + resp->headers_len + 2, resp->body, resp->len);
+    FCGX_PutStr(buf, (int)((size_t)n + resp->headers_len + 2 + resp->len), r->out);
+    free(buf);
+}
+
+/* ---- the request pipeline --------------------------------------------- */
+
+static const char *env(FCGX_Request *r, const char *name)
+{
+    const char *v = FCGX_GetParam(name, r->envp);
+
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The unknown-URL error quotes the path; keep it printable ASCII so that the
+ * message is always valid JSON text. */
+static int unrecognized(struct cm_req *req, struct cm_err *err)
+{
+    char path[160];
+    size_t i;
+
+    for (i = 0; req->path[i] && i < sizeof(path) - 1; i++) {
+        unsigned char c = (unsigned char)req->path[i];
+        path[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    path[i] = '\0';
+    return cm_err_set(err, 404, CM_ERR_INVALID_REQUEST, NULL, NULL,
+                      "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or "
+                      "we can help at https://support.stripe.com/.",
+                      req->method, path);
+}
+
+static int is_form(const char *ctype)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+
+    return ctype == NULL || strncasecmp(ctype, form, sizeof(form) - 1) == 0;
+}
+
+/* Step 1-3 of the pipeline (cm/http.h): body, route, parameters. */
+static int parse(struct cm_req *req, FCGX_Request *r, const struct server *srv, char **body,
+                 struct cm_err *err)
+{
+    const char *cl = env(r, "CONTENT_LENGTH");
+    unsigned long long len = 0;
+    struct cm_form_limits lim = CM_FORM_LIMITS_DEFAULT;
+
+    if (cl != NULL) {
+        char *end = NULL;
+        errno = 0;
+        len = strtoull(cl, &end, 10);
+        if (errno != 0 || *end != '\0' || cl[0] == '-')
+            return cm_err_invalid(err, NULL, "Invalid Content-Length.");
+    }
+    if (len > srv->cfg->max_body)
+        return cm_err_set(err, 413, CM_ERR_INVALID_REQUEST, "request_too_large", NULL,
+                          "Request body too large: the limit is %zu bytes.", srv->cfg->max_body);
+    *body = malloc(len + 1);
+    if (*body == NULL)
+        return cm_err_internal(err, "out of memory for a %llu byte body", len);
+    if (len > 0 && FCGX_GetStr(*body, (int)len, r->in) != (int)len)
+        return cm_err_invalid(err, NULL, "The request body was shorter than its Content-Length.");
+    (*body)[len] = '\0';
+    req->body = *body;
+    req->body_len = (size_t)len;
+
+    req->route = cm_route_match(srv->svc->routes, srv->svc->nroutes, req->method, req->path, req);
+    if (req->route == NULL)
+        return unrecognized(req, err);
+
+    req->params = json_object();
+    if (req->params == NULL)
+        return cm_err_internal(err, "out of memory");
+    if (req->query != NULL &&
+        cm_form_decode_into(req->params, req->query, strlen(req->query), &lim, err) < 0)
+        return -1;
+    if (strcmp(req->method, "POST") == 0 && !(req->route->flags & CM_ROUTE_RAW) && len > 0) {
+        if (!is_form(req->content_type))
+            return cm_err_set(err, 415, CM_ERR_INVALID_REQUEST, NULL, NULL,
+                              "Invalid request: unsupported Content-Type %.64s. Send "
+                              "application/x-www-form-urlencoded.",
+                              req->content_type);
+        if (cm_form_decode_into(req->params, req->body, req->body_len, &lim, err) < 0)
+            return -1;
+    }
+    if (req->route->params != NULL &&
+        cm_params_check_allowed(req->params, req->route->params, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Errors that the client may retry with the same key are not kept (docs:
+ * validation failures and concurrent collisions); every other outcome of an
+ * endpoint that started running is replayed, 500s included. */
+static int idem_keeps(const struct cm_err *err)
+{
+    return err->status != 409 && err->status != 401 && !(err->status == 400 && err->param[0]);
+}
+
+struct idem {
+    int claimed;
+    char owner[320];
+    char route[160];
+    unsigned char hash[32];
+};
+
+/* Step 5: BEGIN, then claim the Idempotency-Key in the same transaction.
+ * Returns 1 when the stored response was put in *resp (replay), 0 to go on,
+ * -1 with *err. */
+static int begin(struct cm_req *req, struct cm_resp *resp, struct idem *id, struct cm_err *err)
+{
+    enum cm_idem_state st;
+    int status = 0;
+    char *stored = NULL;
+
+    if (cm_db_begin(req->db, err) < 0)
+        return -1;
+    if (strcmp(req->method, "POST") != 0 || req->idempotency_key == NULL || !req->authenticated)
+        return 0;
+    if (cm_idem_key_check(req->idempotency_key, err) < 0)
+        return -1;
+    cm_idem_owner(&req->auth, id->owner, sizeof(id->owner));
+    snprintf(id->route, sizeof(id->route), "%s %s", req->method, req->path);
+    if (cm_idem_params_hash(req->params, id->hash, err) < 0)
+        return -1;
+    if (cm_idem_claim(req->db, id->owner, req->idempotency_key, id->route, id->hash, &st, &status,
+                      &stored, err) < 0)
+        return -1;
+    switch (st) {
+    case CM_IDEM_NEW:
+        id->claimed = 1;
+        return 0;
+    case CM_IDEM_REPLAY:
+        cm_db_rollback(req->db);
+        cm_resp_raw(resp, status, "application/json", stored, stored ? strlen(stored) : 0);
+        if (cm_resp_header(resp, "Idempotent-Replayed", "true") < 0)
+            return cm_err_internal(err, "out of memory");
+        return 1;
+    case CM_IDEM_MISMATCH:
+    case CM_IDEM_BUSY:
+        free(stored);
+        return cm_idem_state_err(st, req->idempotency_key, err);
+    }
+    return cm_err_internal(err, "unknown idempotency state %d", (int)st);
+}
+
+static void audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const char *action,
+                       int status, const char *code)
+{
+    memset(a, 0, sizeof(*a));
+    a->request_id = req->request_id;
+    a->service = req->svc->name;
+    a->action = action;
+    a->actor = req->audit_actor[0] ? req->audit_actor
+               : req->authenticated  ? req->auth.key_id
+               : req->auth.key_prefix[0] ? req->auth.key_prefix
+                                         : NULL;
+    a->account_id = req->authenticated ? req->auth.account : NULL;
+    a->app_id = req->authenticated && req->auth.app_id[0] ? req->auth.app_id : NULL;
+    a->livemode = req->authenticated ? req->auth.livemode : -1;
+    a->object_id = req->audit_object[0] ? req->audit_object : NULL;
+    a->status = status;
+    a->error_code = code && *code ? code : NULL;
+    a->client_addr = req->remote_addr;
+    a->user_agent = req->user_agent;
+}
+
+static const char *audit_action(const struct cm_req *req)
+{
+    if (req->audit_action[0])
+        return req->audit_action;
+    return req->route ? req->route->action : NULL;
+}
+
+/* Step 6 on success: audit row and stored response in the transaction, then
+ * COMMIT. Nothing is answered before the commit succeeds. */
+static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *id,
+                  struct cm_err *err)
+{
+    const char *action = audit_action(req);
+    struct cm_audit_rec a;
+
+    if (action != NULL) {
+        audit_fill(req, &a, action, resp->status, NULL);
+        if (cm_audit_write(req->db, &a, err) < 0)
+            return -1;
+    }
+    if (!cm_db_in_tx(req->db))
+        return 0;
+    if (id->claimed) {
+        char *body = strndup(resp->body ? resp->body : "", resp->len);
+        int rc = body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status,
+                                      body, err)
+                      : cm_err_internal(err, "out of memory");
+        free(body);
+        if (rc < 0)
+            return -1;
+    }
+    return cm_db_commit(req->db, err);
+}
+
+/* Step 6 on failure: undo, then record the rejection in its own transaction
+ * (autocommit). A failure to audit a rejection is logged, not escalated: the
+ * client already gets an error, and nothing was changed. */
+static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id, int auth_tried,
+                 const struct cm_err *err)
+{
+    struct cm_audit_rec a;
+    struct cm_err aerr;
+    const char *action;
+
+    if (req->db != NULL && cm_db_in_tx(req->db))
+        cm_db_rollback(req->db);
+    resp_error(req, resp, err);
+    if (req->db == NULL || (req->route == NULL && !auth_tried))
+        return;
+    action = auth_tried && !req->authenticated ? "auth.failed"
+             : audit_action(req)               ? audit_action(req)
+                                               : "request.rejected";
+    audit_fill(req, &a, action, err->status, err->code);
+    if (cm_audit_write(req->db, &a, &aerr) < 0)
+        cm_log(CM_LOG_ERROR, "%s audit of a rejected request failed: %s", req->request_id,
+               aerr.detail[0] ? aerr.detail : aerr.message);
+    if (id->claimed && idem_keeps(err) &&
+        cm_idem_store_detached(req->db, id->owner, req->idempotency_key, id->route, id->hash,
+                               resp->status, resp->body ? resp->body : "", &aerr) < 0)
+        cm_log(CM_LOG_ERROR, "%s storing an idempotent error failed: %s", req->request_id,
+               aerr.detail[0] ? aerr.detail : aerr.message);
+}
+
+static int authenticate(struct cm_req *req, struct cm_err *err)
+{
+    char key[CM_KEY_MAX + 1] = "";
+
+    if (cm_auth_parse_header(req->authorization, key, sizeof(key), err) < 0)
+        goto failed;
+    if (cm_auth_resolve(req->db, key, req->stripe_account, &req->auth, err) < 0)
+        goto failed;
+    OPENSSL_cleanse(key, sizeof(key));
+    req->authenticated = 1;
+    return 0;
+failed:
+    /* Keep only the key's public prefix, for the audit of the failure. */
+    if (err->status != 500 && key[0] != '\0' && strlen(key) >= 8) {
+        size_t n = strlen(key) < 12 ? strlen(key) : 12;
+        memcpy(req->auth.key_prefix, key, n);
+        req->auth.key_prefix[n] = '\0';
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    return -1;
+}
+
+static void serve(struct worker *w, FCGX_Request *r)
+{
+    const struct server *srv = w->srv;
+    struct cm_req req;
+    struct cm_resp resp;
+    struct cm_err err;
+    struct idem id;
+    struct timespec t0, t1;
+    char *body = NULL, *path = NULL;
+    const char *uri;
+    int rc, auth_tried = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    memset(&id, 0, sizeof(id));
+    cm_err_clear(&err);
+
+    req.env = r->envp;
+    req.cfg = srv->cfg;
+    req.svc = srv->svc;
+    req.db = w->db;
+    req.method = env(r, "REQUEST_METHOD") ? env(r, "REQUEST_METHOD") : "GET";
+    uri = env(r, "REQUEST_URI") ? env(r, "REQUEST_URI") : "/";
+    path = strndup(uri, strcspn(uri, "?"));
+    req.path = path ? path : "/";
+    req.query = env(r, "QUERY_STRING");
+    req.content_type = env(r, "CONTENT_TYPE");
+    req.authorization = env(r, "HTTP_AUTHORIZATION");
+    req.stripe_account = env(r, "HTTP_STRIPE_ACCOUNT");
+    req.idempotency_key = env(r, "HTTP_IDEMPOTENCY_KEY");
+    req.stripe_version = env(r, "HTTP_STRIPE_VERSION");
+    req.user_agent = env(r, "HTTP_USER_AGENT");
+    req.remote_addr = env(r, "REMOTE_ADDR");
+    req.remote_user = env(r, "REMOTE_USER");
+    req.cookie = env(r, "HTTP_COOKIE");
+    req.https = env(r, "HTTPS");
+
+    if (cm_id_new(req.request_id, sizeof(req.request_id), "req_", &err) < 0 || path == NULL) {
+        memcpy(req.request_id, "req_unavailable", sizeof("req_unavailable"));
+        cm_err_internal(&err, "request setup failed");
+        goto failed;
+    }
+    if (parse(&req, r, srv, &body, &err) < 0) {
+        /* An unknown API URL answers 401 before 404, as a keyless probe
+         * should learn nothing; with a valid key it is a 404. */
+        if (req.route == NULL && err.status == 404 && strncmp(req.path, "/v1/", 4) == 0) {
+            struct cm_err aerr;
+            auth_tried = 1;
+            cm_err_clear(&aerr);
+            if (authenticate(&req, &aerr) < 0)
+                err = aerr;
+        }
+        goto failed;
+    }
+    if (req.route->flags & CM_ROUTE_AUTH) {
+        auth_tried = 1;
+        if (authenticate(&req, &err) < 0)
+            goto failed;
+    }
+    if (req.route->flags & CM_ROUTE_TX) {
+        rc = begin(&req, &resp, &id, &err);
+        if (rc < 0)
+            goto failed;
+        if (rc == 1)
+            goto done; /* replayed */
+    }
+    if (req.route->handler(&req, &resp, &err) < 0)
+        goto failed;
+    if (finish(&req, &resp, &id, &err) < 0)
+        goto failed;
+    goto done;
+failed:
+    fail(&req, &resp, &id, auth_tried, &err);
+done:
+    if (req.idempotency_key != NULL && strcmp(req.method, "POST") == 0 &&
+        cm_resp_header(&resp, "Idempotency-Key", req.idempotency_key) < 0) {
+        /* A key with CR/LF cannot be echoed; it was refused by cm_idem_key_check. */
+    }
+    resp_write(r, &req, &resp);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cm_log(CM_LOG_INFO, "%s %s %s %d %.1fms", req.request_id, req.method, req.path, resp.status,
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    json_decref(req.params);
+    free(resp.body);
+    free(resp.headers);
+    free(body);
+    free(path);
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+static struct cm_db *open_db(const struct server *srv)
+{
+    struct cm_err err;
+    struct cm_db *db = cm_db_new(NULL, srv->sets, &err);
+
+    if (db == NULL)
+        cm_log(CM_LOG_ERROR, "database handle: %s", err.detail[0] ? err.detail : err.message);
+    return db;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    FCGX_Request r;
+
+    if (FCGX_InitRequest(&r, w->srv->sock, 0) != 0) {
+        cm_log(CM_LOG_ERROR, "FCGX_InitRequest failed");
+        return NULL;
+    }
+    while (!atomic_load(&w->srv->stop)) {
+        if (FCGX_Accept_r(&r) < 0)
+            break;
+        serve(w, &r);
+        FCGX_Finish_r(&r);
+    }
+    FCGX_Free(&r, 0);
+    return NULL;
+}
+
+static void *tick_main(void *arg)
+{
+    struct server *srv = arg;
+    struct cm_db *db = open_db(srv);
+
+    while (db != NULL && !atomic_load(&srv->stop)) {
+        struct cm_err err;
+        struct timespec until;
+
+        cm_err_clear(&err);
+        /* Housekeeping every service shares: idempotency records live 24 h. */
+        if (cm_idem_prune(db, &err) < 0)
+            cm_log(CM_LOG_WARN, "idempotency prune: %s", err.detail[0] ? err.detail : err.message);
+        if (srv->svc->tick != NULL && srv->svc->tick(db, srv->cfg, &err) < 0)
+            cm_log(CM_LOG_WARN, "background task: %s", err.detail[0] ? err.detail : err.message);
+        if (cm_db_in_tx(db))
+            cm_db_rollback(db);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += srv->svc->tick_seconds ? srv->svc->tick_seconds : 60;
+        pthread_mutex_lock(&srv->tick_mu);
+        while (!atomic_load(&srv->stop) &&
+               pthread_cond_timedwait(&srv->tick_cv, &srv->tick_mu, &until) != ETIMEDOUT)
+            ;
+        pthread_mutex_unlock(&srv->tick_mu);
+    }
+    cm_db_free(db);
+    return NULL;
+}
+
+static int open_socket(const struct cm_config *cfg)
+{
+    const char *addr = cfg->listen;
+    int unix_path = 0, fd;
+    struct stat st;
+
+    if (strncmp(addr, "unix:", 5) == 0) {
+        addr += 5;
+        unix_path = 1;
+    } else if (addr[0] == '/' || addr[0] == '.') {
+        unix_path = 1;
+    }
+    /* A socket left by a previous run would make bind() fail. */
+    if (unix_path && lstat(addr, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(addr);
+    fd = FCGX_OpenSocket(addr, 1024);
+    if (fd < 0) {
+        cm_log(CM_LOG_ERROR, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        return -1;
+    }
+    if (unix_path && chmod(addr, cfg->socket_mode) < 0) {
+        cm_log(CM_LOG_ERROR, "chmod %s: %s", addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int cm_server_main(const struct cm_service *svc, int argc, char **argv)
+{
+    struct cm_config cfg;
+    struct server srv;
+    struct worker *workers = NULL;
+    pthread_t ticker;
+    int have_ticker = 0, nstarted = 0, sig = 0, status = 1;
+    sigset_t set;
+    struct cm_err err;
+
+    cm_log_setup(svc->name, CM_LOG_INFO);
+    if (cm_config_load(&cfg, svc->name, svc->max_body ? svc->max_body : 1048576, argc, argv,
+                       &err) < 0) {
+        cm_log(CM_LOG_ERROR, "configuration: %s", err.message);
+        cm_config_release(&cfg);
+        return 1;
+    }
+    cm_log_setup(svc->name, cfg.log_level);
+
+    memset(&srv, 0, sizeof(srv));
+    srv.svc = svc;
+    srv.cfg = &cfg;
+    srv.sets[0] = cm_auth_stmts;
+    srv.sets[1] = cm_idem_stmts;
+    srv.sets[2] = cm_audit_stmts;
+    srv.sets[3] = cm_events_stmts;
+    srv.sets[4] = svc->stmts;
+    srv.sets[5] = NULL;
+    atomic_init(&srv.stop, 0);
+    pthread_mutex_init(&srv.tick_mu, NULL);
+    pthread_cond_init(&srv.tick_cv, NULL);
+
+    /* Signals are taken by sigwait() below; every thread inherits the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (FCGX_Init() != 0) {
+        cm_log(CM_LOG_ERROR, "FCGX_Init failed");
+        goto out;
+    }
+    srv.sock = open_socket(&cfg);
+    if (srv.sock < 0)
+        goto out;
+    workers = calloc((size_t)cfg.threads, sizeof(*workers));
+    if (workers == NULL)
+        goto out;
+    for (; nstarted < cfg.threads; nstarted++) {
+        workers[nstarted].srv = &srv;
+        workers[nstarted].db = open_db(&srv);
+        if (workers[nstarted].db == NULL ||
+            pthread_create(&workers[nstarted].thread, NULL, worker_main, &workers[nstarted]) != 0) {
+            cm_db_free(workers[nstarted].db);
+            break;
+        }
+    }
+    if (nstarted < cfg.threads) {
+        cm_log(CM_LOG_ERROR, "could only start %d of %d workers", nstarted, cfg.threads);
+        atomic_store(&srv.stop, 1);
+        shutdown(srv.sock, SHUT_RDWR);
+        goto join;
+    }
+    if (pthread_create(&ticker, NULL, tick_main, &srv) == 0)
+        have_ticker = 1;
+    cm_log(CM_LOG_INFO, "listening on %s with %d workers", cfg.listen, cfg.threads);
+
+    sigwait(&set, &sig);
+    cm_log(CM_LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    atomic_store(&srv.stop, 1);
+    shutdown(srv.sock, SHUT_RDWR); /* wakes every worker blocked in accept() */
+    pthread_mutex_lock(&srv.tick_mu);
+    pthread_cond_broadcast(&srv.tick_cv);
+    pthread_mutex_unlock(&srv.tick_mu);
+    status = 0;
+join:
+    for (int i = 0; i < nstarted; i++) {
+        pthread_join(workers[i].thread, NULL);
+        cm_db_free(workers[i].db);
+    }
+    if (have_ticker)
+        pthread_join(ticker, NULL);
+    close(srv.sock);
+    cm_log(CM_LOG_INFO, "stopped");
+out:
+    free(workers);
+    pthread_cond_destroy(&srv.tick_cv);
+    pthread_mutex_destroy(&srv.tick_mu);
+    cm_config_release(&cfg);
+    return status;
+}

@@ -1,0 +1,17 @@
+/* svc-install: Install links, events and webhooks: /v1/apps/*, /apps/install/*, /v1/events, /v1/webhook_endpoints.
+ * The route table lives here; libcommon's server does the rest (cm/http.h). */
+#include "cm/http.h"
+#include "cm/banned.h"
+
+static const struct cm_service service = {
+    .name = "svc-install",
+    .routes = NULL,
+    .nroutes = 0,
+    .stmts = NULL,
+    .max_body = 1048576,
+};
+
+int main(int argc, char **argv)
+{
+    return cm_server_main(&service, argc, argv);
+}

@@ -35,7 +35,7 @@ LDLIBS += -lfcgi $(shell pkg-config --libs libpq jansson openssl libcurl 2>/dev/
 
 LIB := $(B)/libcommon.a
 LIB_SRCS := $(sort $(wildcard libcommon/src/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 OBJS := $(LIB_OBJS)
 BINS :=
 
@@ -43,11 +43,14 @@ include svc-secrets/module.mk svc-identity/module.mk svc-install/module.mk tests
 
 all: $(LIB) $(BINS)
 
+# Objects live under $(B)/obj so that binaries ($(B)/svc-secrets) never
+# collide with a source directory's object directory.
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -1,4 +1,4 @@
-/* svc-identity: Identity: /v1/identity/*, /identity/*.
+/* svc-identity: Identity: the /v1/identity API and the hosted /identity pages.
  * The route table lives here; libcommon's server does the rest (cm/http.h). */
 #include "cm/http.h"
 #include "cm/banned.h"

@@ -1,6 +1,6 @@
 # svc-identity: its own sources, linked against libcommon.a.
 SVC_IDENTITY_SRCS := $(sort $(wildcard svc-identity/*.c))
-SVC_IDENTITY_OBJS := $(SVC_IDENTITY_SRCS:%.c=$(B)/%.o)
+SVC_IDENTITY_OBJS := $(SVC_IDENTITY_SRCS:%.c=$(B)/obj/%.o)
 OBJS += $(SVC_IDENTITY_OBJS)
 BINS += $(B)/svc-identity
 

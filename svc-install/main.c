@@ -1,4 +1,4 @@
-/* svc-install: Install links, events and webhooks: /v1/apps/*, /apps/install/*, /v1/events, /v1/webhook_endpoints.
+/* svc-install: apps and install links (/v1/apps, /apps/install), events and webhook endpoints.
  * The route table lives here; libcommon's server does the rest (cm/http.h). */
 #include "cm/http.h"
 #include "cm/banned.h"

@@ -1,6 +1,6 @@
 # svc-install: its own sources, linked against libcommon.a.
 SVC_INSTALL_SRCS := $(sort $(wildcard svc-install/*.c))
-SVC_INSTALL_OBJS := $(SVC_INSTALL_SRCS:%.c=$(B)/%.o)
+SVC_INSTALL_OBJS := $(SVC_INSTALL_SRCS:%.c=$(B)/obj/%.o)
 OBJS += $(SVC_INSTALL_OBJS)
 BINS += $(B)/svc-install
 

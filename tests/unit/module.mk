@@ -4,7 +4,7 @@
 # Other .c files there (fixtures, a FastCGI test client) are linked in too.
 UNIT_SRCS := $(sort $(wildcard tests/unit/libcommon/check_*.c))
 UNIT_ALL := $(sort $(wildcard tests/unit/libcommon/*.c))
-UNIT_OBJS := $(UNIT_ALL:%.c=$(B)/%.o) $(B)/tests/unit/runner.o
+UNIT_OBJS := $(UNIT_ALL:%.c=$(B)/obj/%.o) $(B)/obj/tests/unit/runner.o
 OBJS += $(UNIT_OBJS)
 
 $(B)/tests/unit/suites.h: $(UNIT_SRCS)
@@ -12,7 +12,7 @@ $(B)/tests/unit/suites.h: $(UNIT_SRCS)
 	@grep -ho '^Suite \*suite_[a-z0-9_]*(void)$$' $(UNIT_SRCS) | \
 	    sed 's/^Suite \*\(suite_[a-z0-9_]*\)(void)/SUITE(\1)/' > $@.tmp && mv $@.tmp $@
 
-$(B)/tests/unit/runner.o: tests/unit/runner.c $(B)/tests/unit/suites.h
+$(B)/obj/tests/unit/runner.o: tests/unit/runner.c $(B)/tests/unit/suites.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(B)/tests/unit $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -76,6 +76,7 @@ static int stop(void)
 
     kill(child, SIGTERM);
     ck_assert_int_eq(waitpid(child, &st, 0), child);
+    unlink(sock_path);
     return st;
 }
 

@@ -21,6 +21,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA core, install, secrets, identity
 GRANT USAGE ON SCHEMA secrets TO svc_secrets;
 GRANT ALL ON ALL TABLES IN SCHEMA secrets TO svc_secrets;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA secrets TO svc_secrets;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA secrets TO svc_secrets;
 
 GRANT USAGE ON SCHEMA identity TO svc_identity;
 GRANT ALL ON ALL TABLES IN SCHEMA identity TO svc_identity;
@@ -32,8 +33,11 @@ GRANT ALL ON ALL SEQUENCES IN SCHEMA install TO svc_install;
 
 -- core, through libcommon: authentication, idempotency, events, audit.
 GRANT USAGE ON SCHEMA core TO svc_secrets, svc_identity, svc_install;
-GRANT SELECT ON core.accounts, core.users, core.memberships, core.api_keys
+GRANT SELECT ON core.accounts, core.memberships, core.api_keys, core.extension_tokens
     TO svc_secrets, svc_identity, svc_install;
+-- Password hashes are for the sign-in page (svc-install) only.
+GRANT SELECT (id, email, created) ON core.users TO svc_secrets, svc_identity;
+GRANT SELECT ON core.users TO svc_install;
 GRANT SELECT, INSERT, UPDATE, DELETE ON core.idempotency TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT, INSERT ON core.events TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.events_seq_seq TO svc_secrets, svc_identity, svc_install;

@@ -12,14 +12,15 @@
 const struct cm_stmt cm_audit_stmts[] = {
     {"cm_audit_write",
      "INSERT INTO core.audit (request_id, service, action, actor, account_id, app_id, livemode,"
-     " object_id, status, error_code, client_addr, user_agent)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12)",
-     12},
+     " object_id, status, error_code, client_addr, user_agent, target)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12, $13)",
+     13},
     {NULL, NULL, 0},
 };
 
 /* Printable ASCII only, at most CM_AUDIT_TEXT_MAX characters; NULL stays
- * NULL. */
+ * NULL. Lossy for non-ASCII names, by design: an audit insert must never
+ * fail on the client's bytes. */
 static const char *clean(const char *in, char out[CM_AUDIT_TEXT_MAX + 1])
 {
     size_t n = 0;
@@ -36,6 +37,7 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
 {
     char object_id[CM_AUDIT_TEXT_MAX + 1];
     char user_agent[CM_AUDIT_TEXT_MAX + 1];
+    char target[CM_AUDIT_TEXT_MAX + 1];
     char status[16];
     const char *livemode = rec->livemode < 0 ? NULL : rec->livemode ? "true" : "false";
     PGresult *res;
@@ -43,11 +45,12 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
     if (rec->service == NULL || rec->action == NULL)
         return cm_err_internal(err, "audit: row without service or action");
     snprintf(status, sizeof(status), "%d", rec->status);
-    res = cm_db_exec(db, "cm_audit_write", 12,
+    res = cm_db_exec(db, "cm_audit_write", 13,
                      (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
                                       rec->account_id, rec->app_id, livemode,
                                       clean(rec->object_id, object_id), status, rec->error_code,
-                                      rec->client_addr, clean(rec->user_agent, user_agent)},
+                                      rec->client_addr, clean(rec->user_agent, user_agent),
+                                      clean(rec->target, target)},
                      err);
     if (res == NULL)
         return -1;

@@ -32,7 +32,19 @@
 #define BASIC_B64_MAX 1024
 #define BASIC_RAW_MAX (BASIC_B64_MAX / 4 * 3)
 
-enum { COL_ID, COL_LIVEMODE, COL_ACCOUNT, COL_APP, COL_HASH, COL_INSTALLED, COL_PERMISSIONS };
+enum {
+    COL_ID,
+    COL_LIVEMODE,
+    COL_ACCOUNT,
+    COL_APP,
+    COL_HASH,
+    COL_INSTALLED,
+    COL_PERMISSIONS,
+    COL_USER,  /* tokens only */
+    COL_VALID, /* tokens only: member and not expired */
+};
+
+#define TOKEN_PREFIX_LEN 9 /* "uxt_test_" */
 
 /* install.app_access lists active installations only, one row per (app,
  * account, mode), so the join adds at most one row and an uninstall takes
@@ -46,6 +58,19 @@ const struct cm_stmt cm_auth_stmts[] = {
      " AND a.account_id = coalesce($2, k.account_id) AND a.livemode = k.livemode"
      " WHERE k.lookup = $1 AND k.revoked_at IS NULL",
      2},
+    /* Extension tokens: the user must still belong to the account and the
+     * app still be installed there; expiry is decided here, by the server's
+     * clock, like everything else about time. */
+    {"cm_auth_token",
+     "SELECT t.id, t.livemode, t.account_id, t.app_id, encode(t.secret_hash, 'hex'),"
+     " a.app_id IS NOT NULL, array_to_string(a.permissions, ','),"
+     " t.user_id, m.user_id IS NOT NULL AND t.expires_at > now()"
+     " FROM core.extension_tokens t"
+     " LEFT JOIN install.app_access a ON a.app_id = t.app_id"
+     " AND a.account_id = t.account_id AND a.livemode = t.livemode"
+     " LEFT JOIN core.memberships m ON m.user_id = t.user_id AND m.account_id = t.account_id"
+     " WHERE t.lookup = $1",
+     1},
     {NULL, NULL, 0},
 };
 
@@ -237,22 +262,24 @@ static int is_base62(char c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* sk_test_ / sk_live_ followed by the lookup and a secret, all base62.
- * Returns the mode (0 test, 1 live) or -1. */
-static int key_mode(const char *key)
+/* <kind>test_ / <kind>live_ ("sk_", "uxt_") followed by the lookup and a
+ * secret, all base62. Returns the mode (0 test, 1 live) or -1; *prefix_len
+ * gets the length of the mode prefix. */
+static int key_mode(const char *key, const char *kind, size_t *prefix_len)
 {
-    size_t len = strlen(key);
+    size_t len = strlen(key), k = strlen(kind);
     int live;
 
-    if (len > CM_KEY_MAX || len <= MODE_PREFIX_LEN + LOOKUP_LEN)
+    *prefix_len = k + 5;
+    if (len > CM_KEY_MAX || len <= k + 5 + LOOKUP_LEN || memcmp(key, kind, k) != 0)
         return -1;
-    if (memcmp(key, "sk_test_", MODE_PREFIX_LEN) == 0)
+    if (memcmp(key + k, "test_", 5) == 0)
         live = 0;
-    else if (memcmp(key, "sk_live_", MODE_PREFIX_LEN) == 0)
+    else if (memcmp(key + k, "live_", 5) == 0)
         live = 1;
     else
         return -1;
-    for (size_t i = MODE_PREFIX_LEN; i < len; i++)
+    for (size_t i = k + 5; i < len; i++)
         if (!is_base62(key[i]))
             return -1;
     return live;
@@ -321,11 +348,11 @@ static int hash_matches(const char *key, const char *stored_hex)
     return ok;
 }
 
-static int fill(struct cm_auth *out, const PGresult *res, const char *key, const char *acting,
-                struct cm_err *err)
+static int fill(struct cm_auth *out, const PGresult *res, const char *key, size_t prefix_len,
+                const char *acting, struct cm_err *err)
 {
-    memcpy(out->key_prefix, key, MODE_PREFIX_LEN + 4);
-    out->key_prefix[MODE_PREFIX_LEN + 4] = '\0';
+    memcpy(out->key_prefix, key, prefix_len + 4);
+    out->key_prefix[prefix_len + 4] = '\0';
     out->livemode = strcmp(cm_db_value(res, 0, COL_LIVEMODE), "t") == 0;
     out->installed = strcmp(cm_db_value(res, 0, COL_INSTALLED), "t") == 0;
     if (field(out->key_id, sizeof(out->key_id), cm_db_value(res, 0, COL_ID), err) != 0 ||
@@ -339,16 +366,58 @@ static int fill(struct cm_auth *out, const PGresult *res, const char *key, const
     return 0;
 }
 
+/* A dashboard extension token: the same checks as a key, against the
+ * token's own account, plus membership and expiry. */
+static int resolve_token(struct cm_db *db, const char *key, int mode, const char *acting,
+                         struct cm_auth *out, struct cm_err *err)
+{
+    char lookup[LOOKUP_LEN + 1];
+    PGresult *res;
+    int ret = -1;
+
+    memcpy(lookup, key + TOKEN_PREFIX_LEN, LOOKUP_LEN);
+    lookup[LOOKUP_LEN] = '\0';
+    res = cm_db_exec(db, "cm_auth_token", 1, (const char *[]){lookup}, err);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1 || !hash_matches(key, cm_db_value(res, 0, COL_HASH)) ||
+        (strcmp(cm_db_value(res, 0, COL_LIVEMODE), "t") == 0) != mode ||
+        strcmp(cm_db_value(res, 0, COL_VALID), "t") != 0) {
+        invalid_key(err, key);
+        goto out;
+    }
+    if ((acting != NULL && strcmp(acting, cm_db_value(res, 0, COL_ACCOUNT)) != 0) ||
+        strcmp(cm_db_value(res, 0, COL_INSTALLED), "t") != 0) {
+        no_access(err, key, acting ? acting : cm_db_value(res, 0, COL_ACCOUNT));
+        goto out;
+    }
+    if (fill(out, res, key, TOKEN_PREFIX_LEN, NULL, err) == 0 &&
+        field(out->user_id, sizeof(out->user_id), cm_db_value(res, 0, COL_USER), err) == 0)
+        ret = 0;
+out:
+    PQclear(res);
+    return ret;
+}
+
 int cm_auth_resolve(struct cm_db *db, const char *key, const char *stripe_account,
                     struct cm_auth *out, struct cm_err *err)
 {
     char lookup[LOOKUP_LEN + 1];
     const char *acting = stripe_account && *stripe_account ? stripe_account : NULL;
     PGresult *res = NULL;
-    int mode = key_mode(key);
+    size_t prefix_len;
+    int mode = key_mode(key, "sk_", &prefix_len);
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
+    if (mode < 0 && (mode = key_mode(key, "uxt_", &prefix_len)) >= 0) {
+        if (acting != NULL && !account_id_ok(acting))
+            return no_access(err, key, acting);
+        ret = resolve_token(db, key, mode, acting, out, err);
+        if (ret != 0)
+            memset(out, 0, sizeof(*out));
+        return ret;
+    }
     if (mode < 0)
         return invalid_key(err, key);
     if (acting != NULL && !account_id_ok(acting))
@@ -373,7 +442,7 @@ int cm_auth_resolve(struct cm_db *db, const char *key, const char *stripe_accoun
             goto out;
         }
     }
-    ret = fill(out, res, key, acting, err);
+    ret = fill(out, res, key, MODE_PREFIX_LEN, acting, err);
 out:
     if (ret != 0)
         memset(out, 0, sizeof(*out));

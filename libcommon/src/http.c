@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm/audit.h"
 #include "cm/http.h"
 #include "cm/json.h"
 #include "cm/banned.h"
@@ -66,12 +67,15 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-void cm_req_audit(struct cm_req *req, const char *action, const char *object_id)
+void cm_req_audit(struct cm_req *req, const char *action, const char *object_id,
+                  const char *target)
 {
     if (action != NULL)
         copy_trunc(req->audit_action, sizeof(req->audit_action), action);
     if (object_id != NULL)
         copy_trunc(req->audit_object, sizeof(req->audit_object), object_id);
+    if (target != NULL)
+        copy_trunc(req->audit_target, sizeof(req->audit_target), target);
 }
 
 const char *cm_req_header(const struct cm_req *req, const char *cgi_name)
@@ -116,4 +120,40 @@ fail:
     json_decref(e);
     json_decref(o);
     return NULL;
+}
+
+void cm_req_audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const char *action,
+                       int status, const char *code)
+{
+    memset(a, 0, sizeof(*a));
+    a->request_id = req->request_id;
+    a->service = req->svc->name;
+    a->action = action;
+    /* The actor is who acted: a signed-in user, else the key's id; for a key
+     * that failed, only its public prefix. Never the key. */
+    a->actor = req->audit_actor[0]                        ? req->audit_actor
+               : req->authenticated && req->auth.user_id[0] ? req->auth.user_id
+               : req->authenticated                       ? req->auth.key_id
+               : req->auth.key_prefix[0]                  ? req->auth.key_prefix
+                                                          : NULL;
+    a->account_id = req->authenticated ? req->auth.account : NULL;
+    a->app_id = req->authenticated && req->auth.app_id[0] ? req->auth.app_id : NULL;
+    a->livemode = req->authenticated ? req->auth.livemode : -1;
+    a->object_id = req->audit_object[0] ? req->audit_object : NULL;
+    a->target = req->audit_target[0] ? req->audit_target : NULL;
+    a->status = status;
+    a->error_code = code && *code ? code : NULL;
+    a->client_addr = req->remote_addr;
+    a->user_agent = req->user_agent;
+}
+
+int cm_req_audit_now(struct cm_req *req, const char *action, const char *object_id,
+                     const char *target, struct cm_err *err)
+{
+    struct cm_audit_rec a;
+
+    cm_req_audit_fill(req, &a, action, 200, NULL);
+    a.object_id = object_id;
+    a.target = target;
+    return cm_audit_write(req->db, &a, err);
 }

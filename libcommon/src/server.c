@@ -282,27 +282,6 @@ static int begin(struct cm_req *req, struct cm_resp *resp, struct idem *id, stru
     return cm_err_internal(err, "unknown idempotency state %d", (int)st);
 }
 
-static void audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const char *action,
-                       int status, const char *code)
-{
-    memset(a, 0, sizeof(*a));
-    a->request_id = req->request_id;
-    a->service = req->svc->name;
-    a->action = action;
-    a->actor = req->audit_actor[0] ? req->audit_actor
-               : req->authenticated  ? req->auth.key_id
-               : req->auth.key_prefix[0] ? req->auth.key_prefix
-                                         : NULL;
-    a->account_id = req->authenticated ? req->auth.account : NULL;
-    a->app_id = req->authenticated && req->auth.app_id[0] ? req->auth.app_id : NULL;
-    a->livemode = req->authenticated ? req->auth.livemode : -1;
-    a->object_id = req->audit_object[0] ? req->audit_object : NULL;
-    a->status = status;
-    a->error_code = code && *code ? code : NULL;
-    a->client_addr = req->remote_addr;
-    a->user_agent = req->user_agent;
-}
-
 static const char *audit_action(const struct cm_req *req)
 {
     if (req->audit_action[0])
@@ -319,7 +298,7 @@ static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *i
     struct cm_audit_rec a;
 
     if (action != NULL) {
-        audit_fill(req, &a, action, resp->status, NULL);
+        cm_req_audit_fill(req, &a, action, resp->status, NULL);
         if (cm_audit_write(req->db, &a, err) < 0)
             return -1;
     }
@@ -355,7 +334,7 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
     action = auth_tried && !req->authenticated ? "auth.failed"
              : audit_action(req)               ? audit_action(req)
                                                : "request.rejected";
-    audit_fill(req, &a, action, err->status, err->code);
+    cm_req_audit_fill(req, &a, action, err->status, err->code);
     if (cm_audit_write(req->db, &a, &aerr) < 0)
         cm_log(CM_LOG_ERROR, "%s audit of a rejected request failed: %s", req->request_id,
                aerr.detail[0] ? aerr.detail : aerr.message);
@@ -584,6 +563,12 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
         return 1;
     }
     cm_log_setup(svc->name, cfg.log_level);
+    if (svc->needs_keys && cfg.keys == NULL) {
+        cm_log(CM_LOG_ERROR, "configuration: CM_KEY_FILE is required (create one with "
+                             "deploy/keygen.sh)");
+        cm_config_release(&cfg);
+        return 1;
+    }
 
     memset(&srv, 0, sizeof(srv));
     srv.svc = svc;

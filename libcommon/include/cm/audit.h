@@ -27,6 +27,7 @@ struct cm_audit_rec {
     int status;                           /* HTTP status of the outcome */
     const char *error_code;               /* Stripe error code or NULL */
     const char *client_addr, *user_agent; /* user_agent cleaned */
+    const char *target; /* what was touched, readable ("user:usr_1/api_token"); cleaned */
 };
 
 /* Inserts one row on db's current transaction (autocommit when none), so a

@@ -33,6 +33,7 @@ struct cm_auth {
     char account[72];      /* the account acted for: Stripe-Account when given, else key_account */
     int installed;         /* app keys: the app has an active installation on `account` */
     char permissions[512]; /* app keys on an installed account: permission names, comma-separated */
+    char user_id[72];      /* extension tokens: the signed-in user; "" for API keys */
 };
 
 /* Extracts the key from an Authorization header value into key (cap bytes,
@@ -59,6 +60,12 @@ int cm_auth_parse_header(const char *authorization, char *key, size_t cap, struc
  *     its own account; an app key reaches the accounts where its app has an
  *     active installation in the key's mode;
  *   - 500 on database failure.
+ * Dashboard extension tokens (uxt_test_/uxt_live_ + lookup + secret, issued
+ * by core.create_extension_token()) resolve the same way, to the token's
+ * user, account and app: 401 "Invalid API Key provided" once the token has
+ * expired or its user is no longer a member of the account; 403
+ * account_invalid when the app is no longer installed there or Stripe-Account
+ * names another account. user_id is set only for tokens.
  * Runs inside or outside a transaction. */
 int cm_auth_resolve(struct cm_db *db, const char *key, const char *stripe_account,
                     struct cm_auth *out, struct cm_err *err);

@@ -61,6 +61,7 @@ struct cm_req {
     char audit_action[64];
     char audit_object[128];
     char audit_actor[72]; /* overrides the key id, e.g. a signed-in user id */
+    char audit_target[256]; /* core.audit.target, e.g. "account/api_token" */
 
     char **env; /* private: the FastCGI parameters (cm_req_header()) */
 };
@@ -84,9 +85,23 @@ void cm_resp_raw(struct cm_resp *resp, int status, const char *content_type, cha
  * (-1): no header injection. */
 int cm_resp_header(struct cm_resp *resp, const char *name, const char *value);
 
-/* Records the audited action and object of this request (e.g. "secret.set",
- * "appsecret_..."). Strings are copied (truncated to fit). */
-void cm_req_audit(struct cm_req *req, const char *action, const char *object_id);
+/* Records the audited action, object and target of this request (e.g.
+ * "secret.set", "appsecret_...", "account/api_token"); NULL leaves a field as
+ * it is. Strings are copied (truncated to fit). */
+void cm_req_audit(struct cm_req *req, const char *action, const char *object_id,
+                  const char *target);
+
+struct cm_audit_rec;
+/* Fills *a for this request: who (signed-in user, else key id, else a failed
+ * key's public prefix), which account and app, the recorded object and
+ * target, the outcome. Strings are borrowed from req. */
+void cm_req_audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const char *action,
+                       int status, const char *code);
+/* Writes an extra audit row for this request now, on its connection (in its
+ * transaction when one is open): for handlers that touch several objects,
+ * such as a list that returns payloads. 0, or -1 with a 500 *err. */
+int cm_req_audit_now(struct cm_req *req, const char *action, const char *object_id,
+                     const char *target, struct cm_err *err);
 
 /* The value of a request header given in CGI form ("HTTP_X_FOO"), or NULL. */
 const char *cm_req_header(const struct cm_req *req, const char *cgi_name);
@@ -125,6 +140,7 @@ struct cm_service {
     size_t nroutes;
     const struct cm_stmt *stmts; /* the service's statement set ({NULL}-ended), or NULL */
     size_t max_body;             /* default body cap (CM_MAX_BODY overrides) */
+    int needs_keys;              /* refuse to start without CM_KEY_FILE */
     /* Optional background task, run every tick_seconds on its own thread and
      * connection (purging, delivery). Returns 0 or -1 with *err (logged). */
     int (*tick)(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err);

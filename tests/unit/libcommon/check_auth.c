@@ -472,6 +472,95 @@ START_TEST(test_resolve_app_key_no_permissions)
 }
 END_TEST
 
+/* Dashboard extension tokens: the token's own user, account and app, and
+ * refused once expired, once the user leaves, once the app is uninstalled. */
+static void make_token(struct cm_db *db, const char *user, const char *acct, const char *app,
+                       int live, const char *ttl, char *out)
+{
+    PGresult *res = dbfix_exec(db, "SELECT core.create_extension_token($1, $2, $3, $4, $5::int)",
+                               5, (const char *[]){user, acct, app, live ? "t" : "f", ttl});
+
+    ck_assert_int_lt((int)strlen(PQgetvalue(res, 0, 0)), KEY_BUF);
+    memcpy(out, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)) + 1);
+    PQclear(res);
+}
+
+START_TEST(test_resolve_extension_token)
+{
+    struct cm_db *db = dbfix_open(sets);
+    struct cm_err err = {0};
+    struct cm_auth a;
+    char owner[CM_ID_MAX], merchant[CM_ID_MAX], other[CM_ID_MAX], app[CM_ID_MAX];
+    char user[CM_ID_MAX], email[96], tok[KEY_BUF], live[KEY_BUF], bad[KEY_BUF];
+    PGresult *res;
+
+    dbfix_account(db, owner);
+    dbfix_account(db, merchant);
+    dbfix_account(db, other);
+    dbfix_app(db, owner, "secret_write", app);
+    dbfix_install(db, app, merchant, 0);
+    dbfix_install(db, app, merchant, 1);
+    snprintf(email, sizeof(email), "%s@example.test", merchant);
+    for (char *p = email; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    res = dbfix_exec(db, "SELECT core.create_user($1, 'correct horse')", 1,
+                     (const char *[]){email});
+    memcpy(user, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)) + 1);
+    PQclear(res);
+    dbfix_do(db, "SELECT core.add_membership($1, $2, 'admin')", 2,
+             (const char *[]){user, merchant});
+
+    make_token(db, user, merchant, app, 0, "3600", tok);
+    ck_assert(strncmp(tok, "uxt_test_", 9) == 0);
+    ck_assert_msg(cm_auth_resolve(db, tok, NULL, &a, &err) == 0, "%s %s", err.message, err.detail);
+    ck_assert_str_eq(a.user_id, user);
+    ck_assert_str_eq(a.account, merchant);
+    ck_assert_str_eq(a.app_id, app);
+    ck_assert_int_eq(a.installed, 1);
+    ck_assert_int_eq(a.livemode, 0);
+    ck_assert_int_eq(cm_auth_has_permission(&a, "secret_write"), 1);
+    ck_assert(strncmp(a.key_id, "xtok_", 5) == 0);
+    ck_assert_int_eq(strlen(a.key_prefix), 13);
+    /* Stripe-Account may only repeat the token's own account. */
+    ck_assert_int_eq(cm_auth_resolve(db, tok, merchant, &a, &err), 0);
+    expect_no_access(db, tok, other);
+
+    make_token(db, user, merchant, app, 1, "3600", live);
+    ck_assert_int_eq(cm_auth_resolve(db, live, NULL, &a, &err), 0);
+    ck_assert_int_eq(a.livemode, 1);
+
+    /* A changed secret half, or a token claiming the other mode, is invalid. */
+    memcpy(bad, tok, strlen(tok) + 1);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'a' ? 'b' : 'a';
+    expect_invalid(db, bad, NULL);
+    memcpy(bad, tok, strlen(tok) + 1);
+    memcpy(bad + 4, "live", 4);
+    expect_invalid(db, bad, NULL);
+
+    /* Expired. */
+    dbfix_do(db, "UPDATE core.extension_tokens SET expires_at = now() - interval '1 second'"
+                 " WHERE user_id = $1 AND livemode",
+             1, (const char *[]){user});
+    expect_invalid(db, live, NULL);
+
+    /* Uninstalled: 403 at once; the user leaving the account: 401. */
+    dbfix_uninstall(db, app, merchant, 0);
+    ck_assert_int_eq(cm_auth_resolve(db, tok, NULL, &a, &err), -1);
+    ck_assert_int_eq(err.status, 403);
+    ck_assert_str_eq(err.code, "account_invalid");
+    dbfix_install(db, app, merchant, 0);
+    ck_assert_int_eq(cm_auth_resolve(db, tok, NULL, &a, &err), 0);
+    dbfix_do(db, "DELETE FROM core.memberships WHERE user_id = $1", 1, (const char *[]){user});
+    expect_invalid(db, tok, NULL);
+
+    dbfix_do(db, "DELETE FROM core.users WHERE id = $1", 1, (const char *[]){user});
+    dbfix_drop_account(db, merchant);
+    dbfix_drop_account(db, other);
+    dbfix_drop_account(db, owner);
+    cm_db_free(db);
+}
+END_TEST
+
 Suite *suite_auth(void)
 {
     Suite *s = suite_create("auth");
@@ -496,6 +585,7 @@ Suite *suite_auth(void)
     tcase_add_test(db, test_resolve_stripe_account_for_account_key);
     tcase_add_test(db, test_resolve_app_key_installations);
     tcase_add_test(db, test_resolve_app_key_no_permissions);
+    tcase_add_test(db, test_resolve_extension_token);
     suite_add_tcase(s, db);
     return s;
 }

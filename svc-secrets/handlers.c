@@ -36,7 +36,7 @@ static const char *const scope_keys[] = {"type", "user", NULL};
 /* The caller's reach, resolved once per request. */
 struct ctx {
     struct sec_key key;
-    char target[256]; /* audit target: "account/<name>" or "user:<id>/<name>" */
+    char target[CM_AUDIT_TEXT_MAX + 1]; /* "account/<name>" or "user:<id>/<name>" */
 };
 
 /* The audit target of a secret: "account/<name>" or "user:<id>/<name>". */
@@ -318,7 +318,7 @@ int sec_delete(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 /* Each payload a list returns is a read, audited like a find. */
 static int audit_read(struct cm_req *req, const struct sec_row *r, struct cm_err *err)
 {
-    char target[256];
+    char target[CM_AUDIT_TEXT_MAX + 1];
 
     target_of(target, sizeof(target), r->scope_user, r->name);
     return cm_req_audit_now(req, "secret.read", r->id, target, err);

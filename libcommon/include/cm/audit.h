@@ -18,7 +18,7 @@ extern const struct cm_stmt cm_audit_stmts[];
  * NULL) except service and action. */
 struct cm_audit_rec {
     const char *request_id; /* "req_..." */
-    const char *service;    /* "secrets", "identity", "install" */
+    const char *service;    /* "svc-secrets", "svc-identity", "svc-install" */
     const char *action;     /* "secret.set", "auth.failed", "request.rejected" ... */
     const char *actor;      /* key_... or usr_..., never a key */
     const char *account_id, *app_id;

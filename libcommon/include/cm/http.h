@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "cm/audit.h"
 #include "cm/auth.h"
 #include "cm/config.h"
 #include "cm/db.h"
@@ -61,7 +62,7 @@ struct cm_req {
     char audit_action[64];
     char audit_object[128];
     char audit_actor[72]; /* overrides the key id, e.g. a signed-in user id */
-    char audit_target[256]; /* core.audit.target, e.g. "account/api_token" */
+    char audit_target[CM_AUDIT_TEXT_MAX + 1]; /* core.audit.target: "account/api_token" */
 
     char **env; /* private: the FastCGI parameters (cm_req_header()) */
 };
@@ -91,7 +92,6 @@ int cm_resp_header(struct cm_resp *resp, const char *name, const char *value);
 void cm_req_audit(struct cm_req *req, const char *action, const char *object_id,
                   const char *target);
 
-struct cm_audit_rec;
 /* Fills *a for this request: who (signed-in user, else key id, else a failed
  * key's public prefix), which account and app, the recorded object and
  * target, the outcome. Strings are borrowed from req. */

@@ -134,17 +134,21 @@ refused "a badly named file is refused" 'NNNN_<name>.sql' "$MIGRATE" --dir "$cop
 # --- New migrations, failures and concurrency, on a database of their own ---
 createdb -U "$SUPERUSER" second
 copy=$(sql_copy)
-printf 'CREATE TABLE secrets.probe (id int);\nSELECT 1/0;\n' >"$copy/secrets/0002_broken.sql"
-refused "a failing migration stops the run" 'secrets/0002_broken.sql failed' \
+# The broken migration comes right after the last real one of its schema.
+secrets_files=("$copy"/secrets/[0-9][0-9][0-9][0-9]_*.sql)
+next=$(printf '%04d' $((${#secrets_files[@]} + 1)))
+broken="$copy/secrets/${next}_broken.sql"
+printf 'CREATE TABLE secrets.probe (id int);\nSELECT 1/0;\n' >"$broken"
+refused "a failing migration stops the run" "secrets/${next}_broken.sql failed" \
     env PGDATABASE=second "$MIGRATE" --dir "$copy"
 check "... and leaves nothing of itself" test \
     "$(PGDATABASE=second psql -X -Atc "SELECT to_regclass('secrets.probe') IS NULL AND
-        NOT EXISTS (SELECT 1 FROM migrations.applied WHERE schema = 'secrets' AND version = 2)")" = t
+        NOT EXISTS (SELECT 1 FROM migrations.applied WHERE schema = 'secrets' AND version = $((10#$next)))")" = t
 check "... nor applies anything after it" test \
     "$(PGDATABASE=second psql -X -Atc "SELECT count(*) FROM migrations.applied WHERE schema = 'identity'")" = 0
-printf 'CREATE TABLE secrets.probe (id serial PRIMARY KEY);\n' >"$copy/secrets/0002_broken.sql"
+printf 'CREATE TABLE secrets.probe (id serial PRIMARY KEY);\n' >"$broken"
 out=$(PGDATABASE=second "$MIGRATE" --dir "$copy" 2>&1) || true
-expected="applied secrets/0002_broken.sql"
+expected="applied secrets/${next}_broken.sql"
 for f in "$copy"/identity/[0-9][0-9][0-9][0-9]_*.sql; do
     expected+=$'\n'"applied identity/${f##*/}"
 done

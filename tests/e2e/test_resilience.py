@@ -15,6 +15,10 @@ def probes(stack):
     """(name, request, accepts status) for requests that each need the
     database: a key lookup, an installation lookup, or both."""
     key = stack.accounts[0]["secret_key"]
+    # An app acting for an installing account is accepted by every service
+    # (the Secret Store refuses account keys once they have authenticated).
+    installed = stack.apps[0]
+    as_app = {"key": installed["secret_key"], "headers": {"Stripe-Account": installed["installed_on"][0]}}
     wrong = "sk_test_" + "Q" * 20 + "0000"
     app = stack.apps[1]
     outsider = stack.accounts[1]["id"]
@@ -22,7 +26,7 @@ def probes(stack):
     for service, path in SERVICE_ROUTES.items():
         found += [
             (f"{service} wrong key", ("GET", path, {"key": wrong}), lambda s: s == 401),
-            (f"{service} valid key", ("GET", path, {"key": key}), authenticated),
+            (f"{service} valid key", ("GET", path, as_app), authenticated),
             (f"{service} unknown path", ("GET", path + "/nope/more", {"key": key}), lambda s: s == 404),
             (
                 f"{service} app not installed",

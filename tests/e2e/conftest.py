@@ -28,3 +28,11 @@ def api(stack):
 def account_key(stack):
     """The first account's test-mode secret key."""
     return stack.accounts[0]["secret_key"]
+
+
+@pytest.fixture(scope="session")
+def psql(stack):
+    """stack.psql: psql(sql, *params) runs sql as the stack's database
+    superuser, params bound to the psql variables :'p1', :'p2', ...; returns
+    the rows as tuples of strings."""
+    return stack.psql

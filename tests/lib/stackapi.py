@@ -9,10 +9,13 @@ body or header can replace anything this module would build.
 """
 
 import base64
+import csv
 import http.client
+import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import time
 import urllib.parse
@@ -32,6 +35,10 @@ SERVICE_ROUTES = {
 
 class StackMissing(Exception):
     """STACK_DEV_JSON is unset or does not name a readable dev.json."""
+
+
+class PsqlError(Exception):
+    """psql exited with an error (the message holds its stderr)."""
 
 
 class Response(NamedTuple):
@@ -81,6 +88,9 @@ class Stack:
         self.accounts = self.dev["accounts"]
         self.users = self.dev["users"]
         self.apps = self.dev["apps"]
+        # dev.json lives in STACK_DIR, next to the cluster (pg/) and logs (log/).
+        self.dir = self.dev_json.parent
+        self._pg_env = None
 
     @classmethod
     def from_env(cls):
@@ -158,6 +168,70 @@ class Stack:
             raise AssertionError(f"deploy/stack.sh {' '.join(args)} exited {done.returncode}:\n{done.stdout}")
         return done.stdout
 
+    def pg_env(self):
+        """The libpq environment of the stack's PostgreSQL as its superuser
+        (deploy/pgctl.sh env STACK_DIR/pg), added to os.environ."""
+        if self._pg_env is None:
+            done = subprocess.run(
+                [str(REPO / "deploy" / "pgctl.sh"), "env", str(self.dir / "pg")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=30,
+            )
+            if done.returncode != 0:
+                raise AssertionError(f"deploy/pgctl.sh env {self.dir / 'pg'}: {done.stderr.strip()}")
+            env = {}
+            for line in done.stdout.splitlines():
+                words = shlex.split(line)
+                if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+                    name, value = words[1].split("=", 1)
+                    env[name] = value
+            self._pg_env = env
+        return dict(os.environ, **self._pg_env)
+
+    def psql(self, sql, *params, timeout=60):
+        """Runs sql (one or more statements) with psql as the cluster's
+        superuser and returns the rows of its output, each a tuple of
+        strings (NULL as ""). params are bound to the psql variables p1, p2,
+        ... (use :'p1' for a literal, :"p1" for an identifier): they travel
+        in the environment and reach the server quoted by psql, never pasted
+        into the SQL. Raises PsqlError when psql fails."""
+        env = self.pg_env()
+        script = []
+        for i, value in enumerate(params, 1):
+            env[f"STACKAPI_P{i}"] = str(value)
+            script.append(f"\\getenv p{i} STACKAPI_P{i}\n")
+        script.append(sql)
+        done = subprocess.run(
+            ["psql", "-X", "-q", "--csv", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"],
+            input="".join(script),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise PsqlError(done.stderr.strip())
+        return [tuple(row) for row in csv.reader(io.StringIO(done.stdout, newline=""))]
+
+    def extension_token(self, user, account, app, livemode=False, ttl=300):
+        """A dashboard UI-extension token (uxt_test_/uxt_live_...) for user
+        acting on account through app, valid ttl seconds, issued as the
+        dashboard backend does (core.create_extension_token). Raises
+        PsqlError when the database refuses to issue it."""
+        rows = self.psql(
+            "SELECT core.create_extension_token(:'p1', :'p2', :'p3', :'p4'::boolean, :'p5'::integer);",
+            user,
+            account,
+            app,
+            "true" if livemode else "false",
+            ttl,
+        )
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
+
 
 def assert_stripe_error(resp, status, message=None, *, error_type="invalid_request_error", code=None):
     """Checks an error response: status, JSON content type, a well-formed
@@ -178,6 +252,15 @@ def assert_stripe_error(resp, status, message=None, *, error_type="invalid_reque
         assert err["message"].startswith(message), err["message"]
     elif message is not None:
         assert message.search(err["message"]), err["message"]
+    return err
+
+
+def assert_error(resp, status, *, error_type="invalid_request_error", code, param, message=None):
+    """assert_stripe_error, and the code and param exactly: None means the
+    error object must not carry that field (or carries null)."""
+    err = assert_stripe_error(resp, status, message, error_type=error_type)
+    assert err.get("code") == code, f"code: expected {code!r}, got {err!r}"
+    assert err.get("param") == param, f"param: expected {param!r}, got {err!r}"
     return err
 
 

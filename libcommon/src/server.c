@@ -75,6 +75,7 @@ static const char *reason(int status)
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
@@ -390,8 +391,10 @@ static void serve(struct worker *w, FCGX_Request *r)
     req.svc = srv->svc;
     req.db = w->db;
     req.method = env(r, "REQUEST_METHOD") ? env(r, "REQUEST_METHOD") : "GET";
-    uri = env(r, "REQUEST_URI") ? env(r, "REQUEST_URI") : "/";
-    path = strndup(uri, strcspn(uri, "?"));
+    /* A web server that cannot fit the URI into its FastCGI parameters drops
+     * it (Apache's mod_proxy_fcgi, over 16 kB): never guess a path then. */
+    uri = env(r, "REQUEST_URI");
+    path = strndup(uri ? uri : "/", strcspn(uri ? uri : "/", "?"));
     req.path = path ? path : "/";
     req.query = env(r, "QUERY_STRING");
     req.content_type = env(r, "CONTENT_TYPE");
@@ -408,6 +411,11 @@ static void serve(struct worker *w, FCGX_Request *r)
     if (cm_id_new(req.request_id, sizeof(req.request_id), "req_", &err) < 0 || path == NULL) {
         memcpy(req.request_id, "req_unavailable", sizeof("req_unavailable"));
         cm_err_internal(&err, "request setup failed");
+        goto failed;
+    }
+    if (uri == NULL) {
+        cm_err_set(&err, 414, CM_ERR_INVALID_REQUEST, NULL, NULL,
+                   "Request-URI too long: it did not reach the service.");
         goto failed;
     }
     if (parse(&req, r, srv, &body, &err) < 0) {

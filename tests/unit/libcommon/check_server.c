@@ -211,6 +211,26 @@ START_TEST(test_body_cap_and_params)
 }
 END_TEST
 
+START_TEST(test_missing_request_uri_is_414)
+{
+    /* What Apache's mod_proxy_fcgi sends when the URI exceeds 16 kB: no
+     * REQUEST_URI. The server must not guess a path. */
+    const char *params[] = {"REQUEST_METHOD=GET", "QUERY_STRING=", "CONTENT_LENGTH=0", NULL};
+    struct fcgi_reply r;
+    json_t *o;
+
+    start();
+    ck_assert_int_eq(fcgi_request(sock_path, params, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 414);
+    o = error_of(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "error"), "type")),
+                     "invalid_request_error");
+    json_decref(o);
+    free(r.out);
+    ck_assert_int_eq(stop(), 0);
+}
+END_TEST
+
 static void *slow_call(void *arg)
 {
     struct fcgi_reply *r = arg;
@@ -247,6 +267,7 @@ Suite *suite_server(void)
     tcase_add_test(tc, test_echo_headers_and_captures);
     tcase_add_test(tc, test_unknown_url);
     tcase_add_test(tc, test_body_cap_and_params);
+    tcase_add_test(tc, test_missing_request_uri_is_414);
     tcase_add_test(tc, test_graceful_shutdown_finishes_in_flight);
     suite_add_tcase(s, tc);
     return s;

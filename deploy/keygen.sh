@@ -3,12 +3,19 @@
 # The format is described in libcommon/include/cm/crypto.h: one
 # "<key_id> <64 hex digits>" per line, the last key being the active one.
 #
-#   deploy/keygen.sh PATH [KEY_ID]     KEY_ID defaults to k<unix time>
+#   deploy/keygen.sh PATH [KEY_ID]             append a new key (active on restart)
+#   deploy/keygen.sh --stage PATH [KEY_ID]     add a new key first: known, not active
+#   deploy/keygen.sh --activate PATH KEY_ID    move KEY_ID last: the active key
 #
-# A new file is created with mode 0600. The key comes from `openssl rand` and
-# goes only into the file; the script prints the key id, never the key.
-# Rotation: run this, restart the services, re-seal old rows, then delete the
-# old key's line.
+# KEY_ID defaults to k<unix time>. A new file is created with mode 0600. The
+# key comes from `openssl rand` and goes only into the file; the script prints
+# the key id, never the key.
+#
+# Rotation without downtime (README, "Rotating the encryption key"): --stage,
+# restart every instance (each can now open rows sealed under the new key),
+# --activate, restart every instance again (new rows use the new key),
+# `svc-secrets --rotate-keys` (re-seals the old rows), then delete the old
+# key's line.
 set -euo pipefail
 
 prog=${0##*/}
@@ -18,9 +25,20 @@ die() {
     exit 1
 }
 
-if [ $# -lt 1 ] || [ $# -gt 2 ] || [ -z "$1" ]; then
-    echo "usage: $prog PATH [KEY_ID]" >&2
+usage() {
+    echo "usage: $prog [--stage] PATH [KEY_ID] | $prog --activate PATH KEY_ID" >&2
     exit 2
+}
+
+action=append
+case ${1:-} in
+--stage | --activate)
+    action=${1#--}
+    shift
+    ;;
+esac
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ -z "$1" ] || { [ "$action" = activate ] && [ $# -ne 2 ]; }; then
+    usage
 fi
 path=$1
 key_id=${2:-k$(date +%s)}
@@ -42,7 +60,27 @@ mode=$(stat -L -c %a "$path")
 if ((8#$mode & 8#077)); then
     die "$path has mode $mode, which gives group or others access; chmod 600 it first"
 fi
-if grep -Eq "^[[:blank:]]*${key_id}[[:blank:]]" "$path"; then
+has_key() {
+    grep -Eq "^[[:blank:]]*${key_id}[[:blank:]]" "$path"
+}
+
+# Rewrites the file through a 0600 temporary in the same directory, replaced
+# atomically, so a service starting meanwhile reads the old or the new file.
+rewrite() {
+    local tmp
+    tmp=$(mktemp "$path.XXXXXX")
+    cat >"$tmp"
+    chmod "$mode" "$tmp"
+    mv -f "$tmp" "$path"
+}
+
+if [ "$action" = activate ]; then
+    has_key || die "$path holds no key with id $key_id"
+    { grep -Ev "^[[:blank:]]*${key_id}[[:blank:]]" "$path" || true; grep -E "^[[:blank:]]*${key_id}[[:blank:]]" "$path"; } | rewrite
+    echo "$key_id"
+    exit 0
+fi
+if has_key; then
     die "$path already holds a key with id $key_id"
 fi
 
@@ -55,7 +93,12 @@ elif [ -n "$(tail -c 1 "$path")" ]; then
     # The last line has no newline: end it, or the new key would join it.
     printf '\n' >&9
 fi
-printf '%s %s\n' "$key_id" "$key" >&9
+if [ "$action" = stage ] && grep -Eq '^[[:blank:]]*[A-Za-z0-9_-]+[[:blank:]]' "$path"; then
+    # Before the first key line: the last line, the active key, stays last.
+    awk -v line="$key_id $key" '!done && /^[[:blank:]]*[A-Za-z0-9_-]+[[:blank:]]/ { print line; done = 1 } { print }' "$path" | rewrite
+else
+    printf '%s %s\n' "$key_id" "$key" >&9
+fi
 exec 9>&-
 
 echo "$key_id"

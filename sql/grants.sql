@@ -45,6 +45,8 @@ GRANT INSERT ON core.audit TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.audit_id_seq TO svc_secrets, svc_identity, svc_install;
 GRANT EXECUTE ON FUNCTION core.idem_claim(text, text, text, bytea)
     TO svc_secrets, svc_identity, svc_install;
+GRANT EXECUTE ON FUNCTION core.idem_store(text, text, integer, text)
+    TO svc_secrets, svc_identity, svc_install;
 -- Event delivery runs in svc-install.
 GRANT UPDATE ON core.events TO svc_install;
 

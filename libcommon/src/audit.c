@@ -1,7 +1,8 @@
 /* Audit rows. One prepared INSERT on the caller's connection: inside the
- * request's transaction it costs a round trip but no commit of its own, and
- * it disappears with a rollback, so the log never claims a change that did
- * not happen. Text the client controls is cleaned here, once, rather than
+ * request's transaction it is deferred (cm_db_defer) to the flight of the
+ * next statement or COMMIT, so it costs neither a round trip nor a commit of
+ * its own, and it disappears with a rollback, so the log never claims a
+ * change that did not happen. Text the client controls is cleaned here, once, rather than
  * trusted to every caller. */
 #include <stdio.h>
 #include <string.h>
@@ -40,20 +41,17 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
     char target[CM_AUDIT_TEXT_MAX + 1];
     char status[16];
     const char *livemode = rec->livemode < 0 ? NULL : rec->livemode ? "true" : "false";
-    PGresult *res;
 
     if (rec->service == NULL || rec->action == NULL)
         return cm_err_internal(err, "audit: row without service or action");
     snprintf(status, sizeof(status), "%d", rec->status);
-    res = cm_db_exec(db, "cm_audit_write", 13,
+    /* In a transaction the row rides with the next statement or COMMIT,
+     * whose failure it causes: the change and its row commit together. */
+    return cm_db_defer(db, "cm_audit_write", 13,
                      (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
                                       rec->account_id, rec->app_id, livemode,
                                       clean(rec->object_id, object_id), status, rec->error_code,
                                       rec->client_addr, clean(rec->user_agent, user_agent),
                                       clean(rec->target, target)},
-                     err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
-    return 0;
+                       err);
 }

@@ -7,7 +7,12 @@
  * replaying half a transaction in autocommit mode would be a silent data bug.
  * Error details name the statement and carry only the first line of libpq's
  * message: the lines after it (DETAIL, CONTEXT) may quote parameter values,
- * which can be secrets. */
+ * which can be secrets.
+ *
+ * Transactions cost no round trip of their own: BEGIN is held back and sent
+ * in one flight with the first statement (libpq pipeline mode), and deferred
+ * writes ride with the next statement or with COMMIT. A request that reads,
+ * writes and audits thus pays for its statements, not for the bookkeeping. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +28,19 @@ struct cm_db {
     /* Inside a transaction, as the caller sees it: kept when the connection
      * dies in one, until cm_db_rollback() or cm_db_commit(). */
     int in_tx;
+    /* BEGIN not sent yet: it goes out with the transaction's first flight. */
+    int begin_pending;
+    /* Deferred writes (cm_db_defer), sent ahead of the next statement or
+     * COMMIT, in order. */
+    struct deferred *queue;
+    size_t nqueue, capqueue;
     char sqlstate[6]; /* of the last failure, "" after a success */
+};
+
+struct deferred {
+    const char *name; /* a prepared statement: static, from a statement set */
+    int nparams;
+    char **values; /* copies; NULL entries are SQL NULL */
 };
 
 /* SQLSTATEs given to failures libpq reports without one (client side). */
@@ -102,6 +119,16 @@ static void sync_tx(struct cm_db *db)
     db->in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
 }
 
+static void queue_clear(struct cm_db *db)
+{
+    for (size_t i = 0; i < db->nqueue; i++) {
+        for (int j = 0; j < db->queue[i].nparams; j++)
+            free(db->queue[i].values[j]);
+        free(db->queue[i].values);
+    }
+    db->nqueue = 0;
+}
+
 struct cm_db *cm_db_new(const char *conninfo, const struct cm_stmt *const *sets, struct cm_err *err)
 {
     struct cm_db *db = calloc(1, sizeof(*db));
@@ -124,6 +151,8 @@ void cm_db_free(struct cm_db *db)
     if (db == NULL)
         return;
     PQfinish(db->conn);
+    queue_clear(db);
+    free(db->queue);
     free(db->conninfo);
     free(db);
 }
@@ -174,6 +203,177 @@ int cm_db_connect(struct cm_db *db, struct cm_err *err)
     return 0;
 }
 
+/* One command of a flight. */
+struct cmd {
+    const char *name; /* prepared statement, or NULL for sql */
+    const char *sql;
+    int nparams;
+    const char *const *values;
+};
+
+static int send_cmd(PGconn *conn, const struct cmd *c)
+{
+    if (c->name != NULL)
+        return PQsendQueryPrepared(conn, c->name, c->nparams, c->values, NULL, NULL, 0);
+    return PQsendQueryParams(conn, c->sql, c->nparams, NULL, c->values, NULL, NULL, 0);
+}
+
+/* Sends cmds in one flight (pipeline mode) and reads every result. Returns
+ * the result of the last command (new), or NULL with *err: the first failed
+ * command's error. *lost tells whether the connection broke. */
+static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int *lost,
+                        struct cm_err *err)
+{
+    PGresult *last = NULL, *res;
+    size_t failed = n;
+    int broken = 0;
+
+    *lost = 0;
+    if (PQenterPipelineMode(db->conn) != 1) {
+        *lost = PQstatus(db->conn) != CONNECTION_OK;
+        set_sqlstate(db, SQLSTATE_CONN_FAILURE);
+        fail(db, cmds[n - 1].name ? cmds[n - 1].name : cmds[n - 1].sql, NULL, err);
+        return NULL;
+    }
+    for (size_t i = 0; i < n && !broken; i++)
+        broken = send_cmd(db->conn, &cmds[i]) != 1;
+    if (broken || PQpipelineSync(db->conn) != 1) {
+        set_sqlstate(db, SQLSTATE_CONN_FAILURE);
+        fail(db, "pipeline", NULL, err);
+        *lost = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ExecStatusType st;
+
+        res = PQgetResult(db->conn);
+        if (res == NULL) { /* the connection went away mid-flight */
+            *lost = 1;
+            break;
+        }
+        st = PQresultStatus(res);
+        if (failed == n && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            set_sqlstate(db, state ? state : SQLSTATE_CONN_FAILURE);
+            fail(db, cmds[i].name ? cmds[i].name : cmds[i].sql, res, err);
+            failed = i;
+        }
+        if (i == n - 1 && failed == n)
+            last = res;
+        else
+            PQclear(res);
+        /* Each command's results end with a NULL. */
+        while ((res = PQgetResult(db->conn)) != NULL)
+            PQclear(res);
+    }
+    if (!*lost) {
+        res = PQgetResult(db->conn); /* PGRES_PIPELINE_SYNC */
+        *lost = res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC;
+        PQclear(res);
+    }
+    if (*lost || PQexitPipelineMode(db->conn) != 1) {
+        *lost = 1;
+        if (failed == n) {
+            set_sqlstate(db, SQLSTATE_CONN_FAILURE);
+            fail(db, "pipeline", NULL, err);
+        }
+        PQclear(last);
+        return NULL;
+    }
+    return last;
+}
+
+/* Sends [BEGIN] [deferred writes] cmd as one flight. A flight that opens the
+ * transaction may be retried after a lost connection: nothing of the
+ * transaction ran before it. */
+static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_err *err)
+{
+    struct cmd stack_cmds[8], *cmds = stack_cmds;
+    size_t n = 0, need = db->nqueue + 2;
+    PGresult *res = NULL;
+
+    if (need > sizeof(stack_cmds) / sizeof(stack_cmds[0])) {
+        cmds = malloc(need * sizeof(*cmds));
+        if (cmds == NULL) {
+            cm_err_internal(err, "out of memory for a pipeline of %zu statements", need);
+            return NULL;
+        }
+    }
+    for (int attempt = 0;; attempt++) {
+        int opening = db->begin_pending, lost = 0;
+
+        db->sqlstate[0] = '\0';
+        if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+            if (!opening) {
+                set_sqlstate(db, SQLSTATE_NO_CONNECTION);
+                cm_err_internal(err, "%.*s: connection lost inside a transaction",
+                                label_len(cmd->name ? cmd->name : cmd->sql),
+                                cmd->name ? cmd->name : cmd->sql);
+                break;
+            }
+            if (cm_db_connect(db, err) < 0)
+                break;
+        }
+        n = 0;
+        if (opening)
+            cmds[n++] = (struct cmd){NULL, "BEGIN", 0, NULL};
+        for (size_t i = 0; i < db->nqueue; i++)
+            cmds[n++] = (struct cmd){db->queue[i].name, NULL, db->queue[i].nparams,
+                                     (const char *const *)db->queue[i].values};
+        cmds[n++] = *cmd;
+        res = flight(db, cmds, n, &lost, err);
+        if (!lost) {
+            db->begin_pending = 0;
+            queue_clear(db);
+            sync_tx(db);
+            break;
+        }
+        drop(db);
+        if (!opening || attempt > 0)
+            break;
+    }
+    if (cmds != stack_cmds)
+        free(cmds);
+    return res;
+}
+
+int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err)
+{
+    struct deferred *d;
+    PGresult *res;
+
+    if (!db->in_tx) {
+        res = cm_db_exec(db, name, nparams, values, err);
+        PQclear(res);
+        return res ? 0 : -1;
+    }
+    if (db->nqueue == db->capqueue) {
+        size_t cap = db->capqueue ? db->capqueue * 2 : 8;
+        struct deferred *q = realloc(db->queue, cap * sizeof(*q));
+        if (q == NULL)
+            return cm_err_internal(err, "%s: out of memory deferring a statement", name);
+        db->queue = q;
+        db->capqueue = cap;
+    }
+    d = &db->queue[db->nqueue];
+    d->name = name;
+    d->nparams = nparams;
+    d->values = calloc(nparams > 0 ? (size_t)nparams : 1, sizeof(char *));
+    if (d->values == NULL)
+        return cm_err_internal(err, "%s: out of memory deferring a statement", name);
+    for (int i = 0; i < nparams; i++) {
+        if (values[i] != NULL && (d->values[i] = strdup(values[i])) == NULL) {
+            for (int j = 0; j < i; j++)
+                free(d->values[j]);
+            free(d->values);
+            return cm_err_internal(err, "%s: out of memory deferring a statement", name);
+        }
+    }
+    db->nqueue++;
+    return 0;
+}
+
 /* Runs one statement: prepared when name is set, else the literal sql. The
  * retry after a lost connection happens only when the connection was idle
  * before sending, i.e. outside any transaction. A statement cut off after the
@@ -183,6 +383,11 @@ static PGresult *run(struct cm_db *db, const char *name, const char *sql, int np
                      const char *const *values, struct cm_err *err)
 {
     const char *label = name ? name : sql;
+
+    if (db->begin_pending || db->nqueue > 0) {
+        struct cmd c = {name, sql, nparams, values};
+        return run_flight(db, &c, err);
+    }
 
     for (int attempt = 0;; attempt++) {
         PGresult *res;
@@ -244,14 +449,10 @@ PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams, const c
 
 int cm_db_begin(struct cm_db *db, struct cm_err *err)
 {
-    PGresult *res;
-
     if (db->in_tx)
         return cm_err_internal(err, "BEGIN: a transaction is already open");
-    res = run(db, NULL, "BEGIN", 0, NULL, err);
-    if (res == NULL)
-        return -1;
-    PQclear(res);
+    /* Sent with the first statement of the transaction. */
+    db->begin_pending = 1;
     db->in_tx = 1;
     return 0;
 }
@@ -263,7 +464,16 @@ int cm_db_commit(struct cm_db *db, struct cm_err *err)
 
     if (!db->in_tx)
         return cm_err_internal(err, "COMMIT: no transaction is open");
+    if (db->begin_pending && db->nqueue == 0) {
+        /* Nothing was sent: nothing to commit. */
+        db->begin_pending = 0;
+        db->in_tx = 0;
+        return 0;
+    }
     res = run(db, NULL, "COMMIT", 0, NULL, err);
+    if (res == NULL && db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+        PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        cm_db_rollback(db); /* a deferred write failed: the COMMIT never ran */
     /* Whatever happened, the transaction is over: committed, rolled back by
      * the server, or lost with its connection. */
     db->in_tx = 0;
@@ -286,6 +496,8 @@ void cm_db_rollback(struct cm_db *db)
     int ok;
 
     db->in_tx = 0;
+    db->begin_pending = 0;
+    queue_clear(db);
     if (db->conn == NULL)
         return;
     if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE)

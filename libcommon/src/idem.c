@@ -23,10 +23,8 @@ _Static_assert(sizeof(((struct cm_auth *)0)->key_account) <= sizeof(((struct cm_
 const struct cm_stmt cm_idem_stmts[] = {
     {"cm_idem_claim",
      "SELECT state, status, body FROM core.idem_claim($1, $2, $3, decode($4, 'hex'))", 4},
-    {"cm_idem_store",
-     "UPDATE core.idempotency SET status = $3, body = $4"
-     " WHERE owner = $1 AND key = $2 AND status IS NULL",
-     4},
+    /* Fails unless the key was claimed in this transaction (sql/core/0004). */
+    {"cm_idem_store", "SELECT core.idem_store($1, $2, $3::integer, $4)", 4},
     /* The DO UPDATE only replaces a record past its 24 hours, which
      * core.idem_claim() would treat as absent anyway. */
     {"cm_idem_store_detached",
@@ -203,21 +201,12 @@ int cm_idem_store(struct cm_db *db, const char *owner, const char *key, int stat
                   const char *body, struct cm_err *err)
 {
     char st[16];
-    PGresult *res = NULL;
-    int ret = -1;
 
+    if (!cm_db_in_tx(db))
+        return cm_err_internal(err, "idem: cm_idem_store() outside a transaction");
     snprintf(st, sizeof(st), "%d", status);
-    res = cm_db_exec(db, "cm_idem_store", 4, (const char *[]){owner, key, st, body}, err);
-    if (res == NULL)
-        goto out;
-    if (cm_db_affected(res) != 1) {
-        cm_err_internal(err, "idem: store of key not claimed in this transaction");
-        goto out;
-    }
-    ret = 0;
-out:
-    PQclear(res);
-    return ret;
+    /* Sent with COMMIT: a key not claimed here fails the commit. */
+    return cm_db_defer(db, "cm_idem_store", 4, (const char *[]){owner, key, st, body}, err);
 }
 
 int cm_idem_store_detached(struct cm_db *db, const char *owner, const char *key, const char *route,

@@ -59,9 +59,20 @@ PGresult *cm_db_exec(struct cm_db *db, const char *name, int nparams, const char
 PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams,
                          const char *const *values, struct cm_err *err);
 
+/* A write whose result nobody reads (an audit row, a stored response):
+ * inside a transaction it is queued and sent in the same network flight as
+ * the transaction's next statement or its COMMIT, whose failure it then
+ * causes (so nothing commits without it); outside one it runs at once.
+ * values are copied. 0, or -1 with a 500 err. */
+int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err);
+
 /* Transactions. begin/commit return 0 or -1 with a 500 err (a failed commit
  * leaves no transaction open). rollback never fails (a broken connection is
- * reset on the next use). */
+ * reset on the next use). BEGIN costs no round trip of its own: it travels
+ * with the transaction's first statement (libpq pipeline mode), and deferred
+ * writes travel with COMMIT; a transaction that sent nothing rolls back
+ * without touching the network. */
 int cm_db_begin(struct cm_db *db, struct cm_err *err);
 int cm_db_commit(struct cm_db *db, struct cm_err *err);
 void cm_db_rollback(struct cm_db *db);

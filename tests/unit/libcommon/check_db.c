@@ -373,9 +373,14 @@ START_TEST(test_bad_conninfo)
         ck_assert_ptr_null(strstr(err.detail, bad_conninfos[_i].secret));
     ck_assert_ptr_null(cm_db_exec(db, "echo", 1, (const char *[]){"x"}, &err));
     ck_assert_str_eq(cm_db_sqlstate(db), "08001");
-    ck_assert_int_eq(cm_db_begin(db, &err), -1);
-    ck_assert_int_eq(cm_db_in_tx(db), 0);
+    /* BEGIN waits for the first statement, which is where the failure shows;
+     * the transaction is then lost and rolls back without the network. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_ptr_null(cm_db_exec(db, "echo", 1, (const char *[]){"x"}, &err));
+    ck_assert_int_eq(err.status, 500);
+    ck_assert_str_eq(cm_db_sqlstate(db), "08001");
     cm_db_rollback(db);
+    ck_assert_int_eq(cm_db_in_tx(db), 0);
     cm_db_free(db);
 }
 END_TEST
@@ -497,6 +502,102 @@ START_TEST(test_retry_only_once)
 }
 END_TEST
 
+/* Pipelined transactions: BEGIN and deferred writes ride with statements. */
+
+START_TEST(test_empty_tx_needs_no_server)
+{
+    struct cm_err err = {0};
+    struct cm_db *db = cm_db_new("host=/nonexistent", test_sets, &err);
+
+    /* Nothing was sent, so neither commit nor rollback needs the server. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_in_tx(db), 1);
+    ck_assert_int_eq(cm_db_commit(db, &err), 0);
+    ck_assert_int_eq(cm_db_in_tx(db), 0);
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    cm_db_rollback(db);
+    ck_assert_int_eq(cm_db_in_tx(db), 0);
+    cm_db_free(db);
+}
+END_TEST
+
+START_TEST(test_deferred_writes_commit_with_the_tx)
+{
+    struct cm_db *db = open_db();
+    struct cm_db *other = open_db();
+    struct cm_err err = {0};
+    char *out;
+
+    /* Outside a transaction a deferred write runs at once. */
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"now", "0"}, &err), 0);
+    ck_assert_int_eq(scalar_long(other, "count", 0, NULL), 1);
+
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"a", "1"}, &err), 0);
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"b", NULL}, &err), 0);
+    /* Sent, in order, ahead of the next statement of the transaction. */
+    ck_assert_int_eq(scalar_long(db, "count", 0, NULL), 3);
+    ck_assert_int_eq(scalar_long(other, "count", 0, NULL), 1);
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"c", "3"}, &err), 0);
+    ck_assert_int_eq(cm_db_commit(db, &err), 0);
+    ck_assert_int_eq(scalar_long(other, "count", 0, NULL), 4);
+    out = scalar(other, "get", 1, (const char *[]){"b"});
+    ck_assert_ptr_null(out);
+    cm_db_free(db);
+    cm_db_free(other);
+}
+END_TEST
+
+START_TEST(test_failed_deferred_write_fails_the_commit)
+{
+    struct cm_db *db = open_db();
+    struct cm_db *other = open_db();
+    struct cm_err err = {0};
+
+    insert(db, "dup", "0");
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    insert(db, "change", "1");
+    /* A deferred write that fails (duplicate key) takes the change with it. */
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"dup", "x"}, &err), 0);
+    ck_assert_int_eq(cm_db_commit(db, &err), -1);
+    ck_assert_int_eq(err.status, 500);
+    ck_assert_str_eq(cm_db_sqlstate(db), "23505");
+    ck_assert_int_eq(cm_db_in_tx(db), 0);
+    ck_assert_int_eq(scalar_long(other, "count", 0, NULL), 1);
+
+    /* The same when the failing write rides with a statement. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"dup", "x"}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec(db, "count", 0, NULL, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), "23505");
+    cm_db_rollback(db);
+    ck_assert_int_eq(scalar_long(db, "count", 0, NULL), 1);
+    cm_db_free(db);
+    cm_db_free(other);
+}
+END_TEST
+
+START_TEST(test_opening_flight_survives_a_lost_connection)
+{
+    struct cm_db *db = open_db();
+    struct cm_db *other = open_db();
+    struct cm_err err = {0};
+    long before = scalar_long(db, "pid", 0, NULL);
+
+    kill_backend(db);
+    /* Nothing of the transaction ran before its first flight, so that
+     * flight is retried on a new connection. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_defer(db, "ins", 2, (const char *[]){"a", "1"}, &err), 0);
+    insert(db, "b", "2");
+    ck_assert_int_eq(cm_db_commit(db, &err), 0);
+    ck_assert_int_eq(scalar_long(other, "count", 0, NULL), 2);
+    ck_assert_int_ne(scalar_long(db, "pid", 0, NULL), before);
+    cm_db_free(db);
+    cm_db_free(other);
+}
+END_TEST
+
 Suite *suite_db(void)
 {
     Suite *s = suite_create("db");
@@ -522,6 +623,10 @@ Suite *suite_db(void)
     tcase_add_test(tc, test_reconnect_outside_tx);
     tcase_add_loop_test(tc, test_connection_lost_inside_tx, 0, 2);
     tcase_add_test(tc, test_retry_only_once);
+    tcase_add_test(tc, test_empty_tx_needs_no_server);
+    tcase_add_test(tc, test_deferred_writes_commit_with_the_tx);
+    tcase_add_test(tc, test_failed_deferred_write_fails_the_commit);
+    tcase_add_test(tc, test_opening_flight_survives_a_lost_connection);
     suite_add_tcase(s, tc);
     return s;
 }

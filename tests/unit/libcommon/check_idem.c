@@ -398,11 +398,15 @@ START_TEST(test_misuse_is_internal_error)
     ck_assert_int_eq(dbfix_long(db, "SELECT count(*) FROM core.idempotency WHERE owner = $1", 1,
                                 (const char *[]){owner}),
                      0);
-    /* A store of a key never claimed. */
-    ck_assert_int_eq(cm_db_begin(db, &err), 0);
-    ck_assert_int_eq(cm_idem_store(db, owner, "k", 200, "{}", &err), -1);
+    /* A store of a key never claimed travels with COMMIT and fails it. */
+    ck_assert_int_eq(cm_idem_store(db, owner, "k", 200, "{}", &err), -1); /* no transaction */
     ck_assert_int_eq(err.status, 500);
-    cm_db_rollback(db);
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_idem_store(db, owner, "k", 200, "{}", &err), 0);
+    ck_assert_int_eq(cm_db_commit(db, &err), -1);
+    ck_assert_int_eq(err.status, 500);
+    ck_assert_str_eq(cm_db_sqlstate(db), "P0002");
+    ck_assert_int_eq(cm_db_in_tx(db), 0);
     cm_db_free(db);
 }
 END_TEST

@@ -236,6 +236,90 @@ static int idem_keeps(const struct cm_err *err)
     return err->status != 409 && err->status != 401 && !(err->status == 400 && err->param[0]);
 }
 
+/* Stored responses can hold what the client asked to see (a secret's
+ * payload with expand[]=payload), so they are sealed at rest like the data
+ * they echo: "sealed:<key id>:<hex of nonce|ciphertext|tag>", with the owner
+ * and key as associated data. Without a keyring they are stored as they are. */
+#define SEALED_PREFIX "sealed:"
+
+static char *seal_body(const struct cm_req *req, const char *owner, const char *body, size_t len,
+                       struct cm_err *err)
+{
+    const char *parts[] = {owner, req->idempotency_key};
+    unsigned char *aad = NULL, *blob = NULL;
+    size_t aadlen = 0, bloblen = 0;
+    const char *key_id = NULL;
+    char *out = NULL;
+    size_t idlen;
+
+    if (req->cfg->keys == NULL) {
+        out = strndup(body, len);
+        if (out == NULL)
+            cm_err_internal(err, "out of memory");
+        return out;
+    }
+    aad = cm_aad_build(&aadlen, 2, parts);
+    if (aad == NULL || cm_seal(req->cfg->keys, aad, aadlen, body, len, &blob, &bloblen, &key_id,
+                               err) < 0) {
+        if (aad == NULL)
+            cm_err_internal(err, "out of memory");
+        goto out;
+    }
+    idlen = strlen(key_id);
+    out = malloc(sizeof(SEALED_PREFIX) + idlen + 1 + 2 * bloblen);
+    if (out == NULL) {
+        cm_err_internal(err, "out of memory");
+        goto out;
+    }
+    memcpy(out, SEALED_PREFIX, sizeof(SEALED_PREFIX) - 1);
+    memcpy(out + sizeof(SEALED_PREFIX) - 1, key_id, idlen);
+    out[sizeof(SEALED_PREFIX) - 1 + idlen] = ':';
+    cm_hex_encode(blob, bloblen, out + sizeof(SEALED_PREFIX) + idlen);
+out:
+    free(aad);
+    free(blob);
+    return out;
+}
+
+/* The stored body as the client first got it; new string, or NULL with err. */
+static char *open_body(const struct cm_req *req, const char *owner, const char *stored,
+                       struct cm_err *err)
+{
+    const char *parts[] = {owner, req->idempotency_key};
+    const char *id, *colon;
+    char key_id[CM_KEY_ID_MAX + 1];
+    unsigned char *aad = NULL, *blob = NULL;
+    size_t aadlen = 0, bloblen, plainlen = 0;
+    char *plain = NULL;
+
+    if (strncmp(stored, SEALED_PREFIX, sizeof(SEALED_PREFIX) - 1) != 0) {
+        plain = strdup(stored);
+        if (plain == NULL)
+            cm_err_internal(err, "out of memory");
+        return plain;
+    }
+    id = stored + sizeof(SEALED_PREFIX) - 1;
+    colon = strchr(id, ':');
+    if (colon == NULL || (size_t)(colon - id) > CM_KEY_ID_MAX || req->cfg->keys == NULL) {
+        cm_err_internal(err, "stored idempotent response cannot be opened");
+        return NULL;
+    }
+    memcpy(key_id, id, (size_t)(colon - id));
+    key_id[colon - id] = '\0';
+    bloblen = strlen(colon + 1) / 2;
+    blob = malloc(bloblen ? bloblen : 1);
+    aad = cm_aad_build(&aadlen, 2, parts);
+    if (blob == NULL || aad == NULL || cm_hex_decode(colon + 1, blob, bloblen) < 0) {
+        cm_err_internal(err, "stored idempotent response is malformed");
+        goto out;
+    }
+    cm_open(req->cfg->keys, key_id, aad, aadlen, blob, bloblen, &plain, &plainlen, err);
+out:
+    free(aad);
+    free(blob);
+    return plain;
+}
+
 struct idem {
     int claimed;
     char owner[320];
@@ -269,12 +353,18 @@ static int begin(struct cm_req *req, struct cm_resp *resp, struct idem *id, stru
     case CM_IDEM_NEW:
         id->claimed = 1;
         return 0;
-    case CM_IDEM_REPLAY:
+    case CM_IDEM_REPLAY: {
+        char *body = open_body(req, id->owner, stored ? stored : "", err);
+
+        free(stored);
         cm_db_rollback(req->db);
-        cm_resp_raw(resp, status, "application/json", stored, stored ? strlen(stored) : 0);
+        if (body == NULL)
+            return -1;
+        cm_resp_raw(resp, status, "application/json", body, strlen(body));
         if (cm_resp_header(resp, "Idempotent-Replayed", "true") < 0)
             return cm_err_internal(err, "out of memory");
         return 1;
+    }
     case CM_IDEM_MISMATCH:
     case CM_IDEM_BUSY:
         free(stored);
@@ -306,10 +396,10 @@ static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *i
     if (!cm_db_in_tx(req->db))
         return 0;
     if (id->claimed) {
-        char *body = strndup(resp->body ? resp->body : "", resp->len);
+        char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, err);
         int rc = body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status,
                                       body, err)
-                      : cm_err_internal(err, "out of memory");
+                      : -1;
         free(body);
         if (rc < 0)
             return -1;
@@ -339,11 +429,16 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
     if (cm_audit_write(req->db, &a, &aerr) < 0)
         cm_log(CM_LOG_ERROR, "%s audit of a rejected request failed: %s", req->request_id,
                aerr.detail[0] ? aerr.detail : aerr.message);
-    if (id->claimed && idem_keeps(err) &&
-        cm_idem_store_detached(req->db, id->owner, req->idempotency_key, id->route, id->hash,
-                               resp->status, resp->body ? resp->body : "", &aerr) < 0)
-        cm_log(CM_LOG_ERROR, "%s storing an idempotent error failed: %s", req->request_id,
-               aerr.detail[0] ? aerr.detail : aerr.message);
+    if (id->claimed && idem_keeps(err)) {
+        char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, &aerr);
+
+        if (body == NULL ||
+            cm_idem_store_detached(req->db, id->owner, req->idempotency_key, id->route, id->hash,
+                                   resp->status, body, &aerr) < 0)
+            cm_log(CM_LOG_ERROR, "%s storing an idempotent error failed: %s", req->request_id,
+                   aerr.detail[0] ? aerr.detail : aerr.message);
+        free(body);
+    }
 }
 
 static int authenticate(struct cm_req *req, struct cm_err *err)

@@ -746,6 +746,24 @@ def test_set_is_idempotent(as_app1):
     assert as_app1.payload(scope, name) == "changed"
 
 
+def test_stored_idempotent_response_is_sealed(as_app1, psql):
+    """The SDKs send an Idempotency-Key on every POST, so a set with
+    expand[]=payload stores a response holding the payload: it is sealed at
+    rest like the secret itself, and the replay still returns it."""
+    scope, name, key = user_scope(), "sealed_" + rand(), "idem-" + rand(24)
+    payload = "idem-stored-payload-" + rand(24)
+    first = ok(as_app1.set(scope, name, payload, ("expand[]", "payload"), headers={"Idempotency-Key": key}))
+    assert first["payload"] == payload
+    stored = psql("SELECT body FROM core.idempotency WHERE key = :'p1'", key)
+    assert len(stored) == 1 and stored[0][0].startswith("sealed:"), stored
+    found = psql("SELECT count(*) FROM core.idempotency i WHERE strpos(i::text, :'p1') > 0"
+                 " OR strpos(i::text, :'p2') > 0", payload, payload.encode().hex())
+    assert found == [("0",)]
+    again = as_app1.set(scope, name, payload, ("expand[]", "payload"), headers={"Idempotency-Key": key})
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert ok(again) == first
+
+
 def test_idempotency_key_is_per_caller(api, app1, acct1, acct2):
     """The same key from another account acted for is another request."""
     key, scope = "idem-" + rand(24), user_scope()

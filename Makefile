@@ -39,7 +39,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 OBJS := $(LIB_OBJS)
 BINS :=
 
-include svc-secrets/module.mk svc-identity/module.mk svc-install/module.mk tests/unit/module.mk
+include svc-secrets/module.mk svc-identity/module.mk svc-install/module.mk tests/unit/module.mk \
+        tests/load/module.mk
 
 all: $(LIB) $(BINS)
 

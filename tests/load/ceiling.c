@@ -1,0 +1,349 @@
+/* The ceiling responders of `make bench`: the least a FastCGI service behind
+ * nginx can do per request, so that the services' numbers have something
+ * measured on the same machine in the same run to be divided by.
+ *
+ *   ceiling fixed --listen SOCKET --threads N   no database, a fixed JSON answer
+ *   ceiling read  --listen SOCKET --threads N   one prepared primary-key SELECT
+ *   ceiling write --listen SOCKET --threads N   one committed upsert (autocommit)
+ *
+ * It is deliberately not built on libcommon's server: only libfcgi and libpq,
+ * N threads each blocked in FCGX_Accept_r on the shared socket, one PGconn per
+ * thread (libpq's environment: PGHOST, PGPORT, PGUSER, PGDATABASE ...) with its
+ * statement prepared once at connect time, and one write of the response.
+ * read and write work on bench.kv (1000 rows, created at start-up if missing);
+ * the schema `bench` must exist and be writable by the connecting role.
+ *
+ * SIGTERM/SIGINT are taken by sigwait() in the main thread, which shuts the
+ * socket down so every worker's accept() returns; a request in flight is
+ * answered first. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <libpq-fe.h>
+
+#include "cm/banned.h"
+
+#define CEILING_ROWS        1000 /* keep in step with setup_sql */
+#define CEILING_MAX_THREADS 256
+#define CEILING_STMT        "ceiling"
+#define NMODES              ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
+
+enum mode {
+    MODE_FIXED,
+    MODE_READ,
+    MODE_WRITE,
+};
+
+struct ceiling {
+    enum mode mode;
+    int threads;
+    const char *listen;
+    int sock;
+    atomic_int stop;
+};
+
+struct worker {
+    const struct ceiling *c;
+    pthread_t thread;
+    PGconn *conn;
+    unsigned seed;
+};
+
+static const char *const mode_names[] = {
+    [MODE_FIXED] = "fixed",
+    [MODE_READ] = "read",
+    [MODE_WRITE] = "write",
+};
+
+/* The one statement of each database mode: $1 is a bench.kv id, $2 a value. */
+static const char *const mode_sql[] = {
+    [MODE_FIXED] = NULL,
+    [MODE_READ] = "SELECT v FROM bench.kv WHERE id = $1",
+    [MODE_WRITE] = "INSERT INTO bench.kv (id, v) VALUES ($1, $2) "
+                   "ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v",
+};
+
+static const int mode_nparams[] = {
+    [MODE_FIXED] = 0,
+    [MODE_READ] = 1,
+    [MODE_WRITE] = 2,
+};
+
+/* CEILING_ROWS rows. Serialized by an advisory lock, so that a read and a
+ * write ceiling may start at the same time against the same database. */
+static const char setup_sql[] =
+    "BEGIN;"
+    "SET LOCAL client_min_messages = warning;" /* no "already exists, skipping" */
+    "SELECT pg_advisory_xact_lock(hashtext('bench.kv'));"
+    "CREATE TABLE IF NOT EXISTS bench.kv (id int PRIMARY KEY, v text);"
+    "INSERT INTO bench.kv (id, v) SELECT g, 'value ' || g FROM generate_series(1, 1000) g "
+    "ON CONFLICT (id) DO NOTHING;"
+    "COMMIT;";
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ceiling read|write|fixed --listen SOCKET --threads N\n");
+}
+
+static int parse_args(struct ceiling *c, int argc, char **argv)
+{
+    long threads = 8;
+    char *end;
+    int i;
+
+    if (argc < 2)
+        return -1;
+    for (i = 0; i < NMODES && strcmp(argv[1], mode_names[i]) != 0; i++)
+        ;
+    if (i == NMODES)
+        return -1;
+    c->mode = (enum mode)i;
+    c->listen = NULL;
+    for (i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--listen") == 0) {
+            c->listen = argv[i + 1];
+        } else if (strcmp(argv[i], "--threads") == 0) {
+            errno = 0;
+            threads = strtol(argv[i + 1], &end, 10);
+            if (errno != 0 || *end != '\0' || threads < 1 || threads > CEILING_MAX_THREADS)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    if (i != argc || c->listen == NULL || c->listen[0] != '/')
+        return -1;
+    c->threads = (int)threads;
+    return 0;
+}
+
+static void log_pq(const char *what, const PGconn *conn)
+{
+    const char *msg = PQerrorMessage(conn);
+    size_t len = strlen(msg);
+
+    /* libpq's messages end with a newline of their own. */
+    while (len > 0 && msg[len - 1] == '\n')
+        len--;
+    fprintf(stderr, "ceiling: %s: %.*s\n", what, (int)len, msg);
+}
+
+/* Opens a connection from libpq's environment and prepares the mode's
+ * statement on it. Returns a new connection (PQfinish() it) or NULL, logged. */
+static PGconn *db_open(enum mode mode)
+{
+    PGconn *conn = PQconnectdb("");
+    PGresult *res;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        log_pq("connect", conn);
+        PQfinish(conn);
+        return NULL;
+    }
+    res = PQprepare(conn, CEILING_STMT, mode_sql[mode], mode_nparams[mode], NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_pq("prepare", conn);
+        PQclear(res);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
+    return conn;
+}
+
+/* Creates and fills bench.kv. Returns 0, or -1 logged. */
+static int db_setup(void)
+{
+    PGconn *conn = PQconnectdb("");
+    PGresult *res;
+    int ret = -1;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        log_pq("connect", conn);
+        goto out;
+    }
+    /* PQexec stops at the first failing statement and returns its error;
+     * otherwise the result of the final COMMIT. */
+    res = PQexec(conn, setup_sql);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        ret = 0;
+    } else {
+        log_pq("creating bench.kv (does schema bench exist, writable by this role?)", conn);
+    }
+    PQclear(res);
+out:
+    PQfinish(conn);
+    return ret;
+}
+
+/* Runs the mode's statement once on a random row. Returns 0, or -1 logged; a
+ * broken connection is dropped and opened again by the next request. */
+static int db_work(struct worker *w)
+{
+    char id[16], value[16];
+    const char *params[2] = {id, value};
+    PGresult *res;
+    int ok;
+
+    if (w->conn == NULL && (w->conn = db_open(w->c->mode)) == NULL)
+        return -1;
+    snprintf(id, sizeof(id), "%d", 1 + rand_r(&w->seed) % CEILING_ROWS);
+    snprintf(value, sizeof(value), "v%d", rand_r(&w->seed));
+    res = PQexecPrepared(w->conn, CEILING_STMT, mode_nparams[w->c->mode], params, NULL, NULL, 0);
+    if (w->c->mode == MODE_READ)
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    else
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (ok)
+        return 0;
+    log_pq(mode_names[w->c->mode], w->conn);
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        PQfinish(w->conn);
+        w->conn = NULL;
+    }
+    return -1;
+}
+
+/* Renders a whole response, headers and body, into BUF, so that it goes out
+ * with one FCGX_PutStr. Returns its length. */
+static int render(char *buf, size_t size, const char *status, const char *body)
+{
+    int n = snprintf(buf, size,
+                     "Status: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-cache, no-store\r\n\r\n%s",
+                     status, strlen(body), body);
+
+    return n < 0 || (size_t)n >= size ? 0 : n;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char body[64], ok[256], failed[256];
+    int ok_len, failed_len;
+    FCGX_Request r;
+
+    snprintf(body, sizeof(body), "{\"object\":\"ceiling\",\"mode\":\"%s\"}\n",
+             mode_names[w->c->mode]);
+    ok_len = render(ok, sizeof(ok), "200 OK", body);
+    failed_len = render(failed, sizeof(failed), "500 Internal Server Error",
+                        "{\"error\":{\"type\":\"api_error\"}}\n");
+    if (FCGX_InitRequest(&r, w->c->sock, 0) != 0) {
+        fprintf(stderr, "ceiling: FCGX_InitRequest failed\n");
+        return NULL;
+    }
+    while (!atomic_load(&w->c->stop)) {
+        if (FCGX_Accept_r(&r) < 0)
+            break;
+        if (w->c->mode == MODE_FIXED || db_work(w) == 0)
+            FCGX_PutStr(ok, ok_len, r.out);
+        else
+            FCGX_PutStr(failed, failed_len, r.out);
+        FCGX_Finish_r(&r);
+    }
+    FCGX_Free(&r, 0);
+    return NULL;
+}
+
+static int open_socket(const char *path)
+{
+    struct stat st;
+    int fd;
+
+    /* A socket left by a previous run would make bind() fail. */
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    fd = FCGX_OpenSocket(path, 1024);
+    if (fd < 0) {
+        fprintf(stderr, "ceiling: cannot listen on %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    /* The web server's workers may run as another user (nobody). */
+    if (chmod(path, 0666) < 0) {
+        fprintf(stderr, "ceiling: chmod %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    struct ceiling c;
+    struct worker *workers = NULL;
+    int nstarted = 0, sig = 0, status = 1;
+    sigset_t set;
+
+    if (parse_args(&c, argc, argv) < 0) {
+        usage();
+        return 2;
+    }
+    c.sock = -1;
+    atomic_init(&c.stop, 0);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* The socket appears only once the table is ready: its existence is the
+     * readiness signal the bench script waits for. */
+    if (c.mode != MODE_FIXED && db_setup() < 0)
+        return 1;
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "ceiling: FCGX_Init failed\n");
+        return 1;
+    }
+    workers = calloc((size_t)c.threads, sizeof(*workers));
+    if (workers == NULL)
+        return 1;
+    c.sock = open_socket(c.listen);
+    if (c.sock < 0)
+        goto out;
+    for (; nstarted < c.threads; nstarted++) {
+        struct worker *w = &workers[nstarted];
+
+        w->c = &c;
+        w->seed = (unsigned)time(NULL) ^ (unsigned)(nstarted * 2654435761u);
+        if (c.mode != MODE_FIXED && (w->conn = db_open(c.mode)) == NULL)
+            break;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            PQfinish(w->conn);
+            break;
+        }
+    }
+    if (nstarted < c.threads) {
+        fprintf(stderr, "ceiling: could only start %d of %d workers\n", nstarted, c.threads);
+        atomic_store(&c.stop, 1);
+        shutdown(c.sock, SHUT_RDWR);
+        goto join;
+    }
+    fprintf(stderr, "ceiling: %s listening on %s with %d threads\n", mode_names[c.mode], c.listen,
+            c.threads);
+    sigwait(&set, &sig);
+    atomic_store(&c.stop, 1);
+    shutdown(c.sock, SHUT_RDWR); /* wakes every worker blocked in accept() */
+    status = 0;
+join:
+    for (int i = 0; i < nstarted; i++) {
+        pthread_join(workers[i].thread, NULL);
+        PQfinish(workers[i].conn);
+    }
+    close(c.sock);
+    unlink(c.listen);
+out:
+    free(workers);
+    return status;
+}

@@ -106,7 +106,9 @@ live_pid() {
 # True while PID runs: a zombie (exited, not yet reaped) counts as gone.
 alive() {
     local stat
-    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+    # read, not $(<file): under set -e bash 5.2 exits on a failed $(<file)
+    # even on the left of ||.
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     stat=${stat##*) }
     [[ ${stat%% *} != Z ]]
 }

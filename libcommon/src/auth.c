@@ -6,6 +6,7 @@
  * prepared statement, and then decides in C: the stored sha256 is compared in
  * constant time, so timing reveals nothing about how much of a guessed
  * secret was right. Every failure message shows the key masked. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,8 +41,11 @@ enum {
     COL_HASH,
     COL_INSTALLED,
     COL_PERMISSIONS,
-    COL_USER,  /* tokens only */
-    COL_VALID, /* tokens only: member and not expired */
+    COL_KEY_EPOCH = 7, /* keys: core.auth_epoch as the statement saw it */
+    COL_USER = 7,      /* tokens only */
+    COL_VALID,         /* tokens only: member and not expired */
+    COL_TOKEN_EPOCH,
+    COL_TOKEN_EXPIRES,
 };
 
 #define TOKEN_PREFIX_LEN 9 /* "uxt_test_" */
@@ -52,7 +56,8 @@ enum {
 const struct cm_stmt cm_auth_stmts[] = {
     {"cm_auth_resolve",
      "SELECT k.id, k.livemode, k.account_id, k.app_id, encode(k.secret_hash, 'hex'),"
-     " a.app_id IS NOT NULL, array_to_string(a.permissions, ',')"
+     " a.app_id IS NOT NULL, array_to_string(a.permissions, ','),"
+     " (SELECT n FROM core.auth_epoch)"
      " FROM core.api_keys k"
      " LEFT JOIN install.app_access a ON a.app_id = k.app_id"
      " AND a.account_id = coalesce($2, k.account_id) AND a.livemode = k.livemode"
@@ -64,12 +69,20 @@ const struct cm_stmt cm_auth_stmts[] = {
     {"cm_auth_token",
      "SELECT t.id, t.livemode, t.account_id, t.app_id, encode(t.secret_hash, 'hex'),"
      " a.app_id IS NOT NULL, array_to_string(a.permissions, ','),"
-     " t.user_id, m.user_id IS NOT NULL AND t.expires_at > now()"
+     " t.user_id, m.user_id IS NOT NULL AND t.expires_at > now(),"
+     " (SELECT n FROM core.auth_epoch), floor(extract(epoch FROM t.expires_at))::bigint"
      " FROM core.extension_tokens t"
      " LEFT JOIN install.app_access a ON a.app_id = t.app_id"
      " AND a.account_id = t.account_id AND a.livemode = t.livemode"
      " LEFT JOIN core.memberships m ON m.user_id = t.user_id AND m.account_id = t.account_id"
      " WHERE t.lookup = $1",
+     1},
+    /* Sent ahead of the next flight of a request authenticated from the
+     * cache (cm_auth_cache_get()): fails with CM_AUTH_STALE_SQLSTATE when
+     * anything deciding access changed since. */
+    {"cm_auth_guard",
+     "SELECT CASE WHEN n = $1::bigint THEN true ELSE core.auth_stale($1::bigint) END"
+     " FROM core.auth_epoch",
      1},
     {NULL, NULL, 0},
 };
@@ -392,8 +405,11 @@ static int resolve_token(struct cm_db *db, const char *key, int mode, const char
         goto out;
     }
     if (fill(out, res, key, TOKEN_PREFIX_LEN, NULL, err) == 0 &&
-        field(out->user_id, sizeof(out->user_id), cm_db_value(res, 0, COL_USER), err) == 0)
+        field(out->user_id, sizeof(out->user_id), cm_db_value(res, 0, COL_USER), err) == 0) {
+        out->epoch = strtoll(cm_db_value(res, 0, COL_TOKEN_EPOCH), NULL, 10);
+        out->expires_at = strtoll(cm_db_value(res, 0, COL_TOKEN_EXPIRES), NULL, 10);
         ret = 0;
+    }
 out:
     PQclear(res);
     return ret;
@@ -443,6 +459,8 @@ int cm_auth_resolve(struct cm_db *db, const char *key, const char *stripe_accoun
         }
     }
     ret = fill(out, res, key, MODE_PREFIX_LEN, acting, err);
+    if (ret == 0)
+        out->epoch = strtoll(cm_db_value(res, 0, COL_KEY_EPOCH), NULL, 10);
 out:
     if (ret != 0)
         memset(out, 0, sizeof(*out));

@@ -19,6 +19,12 @@
 #include "cm/db.h"
 #include "cm/banned.h"
 
+struct deferred {
+    const char *name; /* a prepared statement: static, from a statement set */
+    int nparams;
+    char **values; /* copies; NULL entries are SQL NULL */
+};
+
 struct cm_db {
     char *conninfo;
     /* NULL-terminated array of sets, each ended by an entry with a NULL name. */
@@ -34,14 +40,11 @@ struct cm_db {
      * COMMIT, in order. */
     struct deferred *queue;
     size_t nqueue, capqueue;
+    /* cm_db_guard(): sent first in the next flight; guard.name NULL if none. */
+    struct deferred guard;
     char sqlstate[6]; /* of the last failure, "" after a success */
 };
 
-struct deferred {
-    const char *name; /* a prepared statement: static, from a statement set */
-    int nparams;
-    char **values; /* copies; NULL entries are SQL NULL */
-};
 
 /* SQLSTATEs given to failures libpq reports without one (client side). */
 #define SQLSTATE_CANNOT_CONNECT "08001" /* sqlclient_unable_to_establish_sqlconnection */
@@ -119,13 +122,45 @@ static void sync_tx(struct cm_db *db)
     db->in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
 }
 
+static PGresult *run(struct cm_db *db, const char *name, const char *sql, int nparams,
+                     const char *const *values, struct cm_err *err);
+
+static void deferred_free(struct deferred *d)
+{
+    for (int j = 0; j < d->nparams; j++)
+        free(d->values[j]);
+    free(d->values);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Copies name and values into *d. 0, or -1 (out of memory). */
+static int deferred_set(struct deferred *d, const char *name, int nparams,
+                        const char *const *values)
+{
+    d->name = name;
+    d->nparams = nparams;
+    d->values = calloc(nparams > 0 ? (size_t)nparams : 1, sizeof(char *));
+    if (d->values == NULL)
+        return -1;
+    for (int i = 0; i < nparams; i++) {
+        if (values[i] != NULL && (d->values[i] = strdup(values[i])) == NULL) {
+            deferred_free(d);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void cm_db_guard_clear(struct cm_db *db)
+{
+    if (db->guard.name != NULL)
+        deferred_free(&db->guard);
+}
+
 static void queue_clear(struct cm_db *db)
 {
-    for (size_t i = 0; i < db->nqueue; i++) {
-        for (int j = 0; j < db->queue[i].nparams; j++)
-            free(db->queue[i].values[j]);
-        free(db->queue[i].values);
-    }
+    for (size_t i = 0; i < db->nqueue; i++)
+        deferred_free(&db->queue[i]);
     db->nqueue = 0;
 }
 
@@ -152,6 +187,7 @@ void cm_db_free(struct cm_db *db)
         return;
     PQfinish(db->conn);
     queue_clear(db);
+    cm_db_guard_clear(db);
     free(db->queue);
     free(db->conninfo);
     free(db);
@@ -289,7 +325,7 @@ static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int 
 static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_err *err)
 {
     struct cmd stack_cmds[8], *cmds = stack_cmds;
-    size_t n = 0, need = db->nqueue + 2;
+    size_t n = 0, need = db->nqueue + 3;
     PGresult *res = NULL;
 
     if (need > sizeof(stack_cmds) / sizeof(stack_cmds[0])) {
@@ -317,6 +353,9 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
         n = 0;
         if (opening)
             cmds[n++] = (struct cmd){NULL, "BEGIN", 0, NULL};
+        if (db->guard.name != NULL)
+            cmds[n++] = (struct cmd){db->guard.name, NULL, db->guard.nparams,
+                                     (const char *const *)db->guard.values};
         for (size_t i = 0; i < db->nqueue; i++)
             cmds[n++] = (struct cmd){db->queue[i].name, NULL, db->queue[i].nparams,
                                      (const char *const *)db->queue[i].values};
@@ -325,6 +364,7 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
         if (!lost) {
             db->begin_pending = 0;
             queue_clear(db);
+            cm_db_guard_clear(db);
             sync_tx(db);
             break;
         }
@@ -357,20 +397,32 @@ int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *con
         db->capqueue = cap;
     }
     d = &db->queue[db->nqueue];
-    d->name = name;
-    d->nparams = nparams;
-    d->values = calloc(nparams > 0 ? (size_t)nparams : 1, sizeof(char *));
-    if (d->values == NULL)
+    if (deferred_set(d, name, nparams, values) < 0)
         return cm_err_internal(err, "%s: out of memory deferring a statement", name);
-    for (int i = 0; i < nparams; i++) {
-        if (values[i] != NULL && (d->values[i] = strdup(values[i])) == NULL) {
-            for (int j = 0; j < i; j++)
-                free(d->values[j]);
-            free(d->values);
-            return cm_err_internal(err, "%s: out of memory deferring a statement", name);
-        }
-    }
     db->nqueue++;
+    return 0;
+}
+
+int cm_db_guard_flush(struct cm_db *db, struct cm_err *err)
+{
+    struct deferred g = db->guard;
+    PGresult *res;
+
+    if (g.name == NULL)
+        return 0;
+    memset(&db->guard, 0, sizeof(db->guard)); /* g owns the values now */
+    res = run(db, g.name, NULL, g.nparams, (const char *const *)g.values, err);
+    deferred_free(&g);
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
+int cm_db_guard(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err)
+{
+    cm_db_guard_clear(db);
+    if (deferred_set(&db->guard, name, nparams, values) < 0)
+        return cm_err_internal(err, "%s: out of memory for a guard", name);
     return 0;
 }
 
@@ -384,7 +436,7 @@ static PGresult *run(struct cm_db *db, const char *name, const char *sql, int np
 {
     const char *label = name ? name : sql;
 
-    if (db->begin_pending || db->nqueue > 0) {
+    if (db->begin_pending || db->nqueue > 0 || db->guard.name != NULL) {
         struct cmd c = {name, sql, nparams, values};
         return run_flight(db, &c, err);
     }
@@ -464,7 +516,7 @@ int cm_db_commit(struct cm_db *db, struct cm_err *err)
 
     if (!db->in_tx)
         return cm_err_internal(err, "COMMIT: no transaction is open");
-    if (db->begin_pending && db->nqueue == 0) {
+    if (db->begin_pending && db->nqueue == 0 && db->guard.name == NULL) {
         /* Nothing was sent: nothing to commit. */
         db->begin_pending = 0;
         db->in_tx = 0;
@@ -498,6 +550,7 @@ void cm_db_rollback(struct cm_db *db)
     db->in_tx = 0;
     db->begin_pending = 0;
     queue_clear(db);
+    cm_db_guard_clear(db);
     if (db->conn == NULL)
         return;
     if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE)

@@ -55,6 +55,7 @@ struct worker {
     struct server *srv;
     pthread_t thread;
     struct cm_db *db;
+    struct cm_auth_cache *auth_cache;
 };
 
 /* ---- response writing ------------------------------------------------- */
@@ -394,7 +395,7 @@ static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *i
             return -1;
     }
     if (!cm_db_in_tx(req->db))
-        return 0;
+        return cm_db_guard_flush(req->db, err); /* never answer on an unconfirmed cache hit */
     if (id->claimed) {
         char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, err);
         int rc = body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status,
@@ -419,6 +420,8 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
 
     if (req->db != NULL && cm_db_in_tx(req->db))
         cm_db_rollback(req->db);
+    if (req->db != NULL)
+        cm_db_guard_clear(req->db); /* the request already failed */
     resp_error(req, resp, err);
     if (req->db == NULL || (req->route == NULL && !auth_tried))
         return;
@@ -441,14 +444,27 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
     }
 }
 
-static int authenticate(struct cm_req *req, struct cm_err *err)
+/* Resolves the request's key, from the worker's cache when cache is given:
+ * a hit costs no round trip, and is confirmed by the epoch guard that rides
+ * at the head of the request's first flight (cm/auth.h). */
+static int authenticate(struct cm_req *req, struct cm_auth_cache *cache, struct cm_err *err)
 {
     char key[CM_KEY_MAX + 1] = "";
+    char epoch[24];
 
     if (cm_auth_parse_header(req->authorization, key, sizeof(key), err) < 0)
         goto failed;
-    if (cm_auth_resolve(req->db, key, req->stripe_account, &req->auth, err) < 0)
-        goto failed;
+    if (cache != NULL &&
+        cm_auth_cache_get(cache, key, req->stripe_account, (long long)time(NULL), &req->auth)) {
+        snprintf(epoch, sizeof(epoch), "%lld", req->auth.epoch);
+        if (cm_db_guard(req->db, "cm_auth_guard", 1, (const char *[]){epoch}, err) < 0)
+            goto failed;
+        req->auth_cached = 1;
+    } else {
+        if (cm_auth_resolve(req->db, key, req->stripe_account, &req->auth, err) < 0)
+            goto failed;
+        cm_auth_cache_put(cache, key, req->stripe_account, &req->auth);
+    }
     OPENSSL_cleanse(key, sizeof(key));
     req->authenticated = 1;
     return 0;
@@ -461,6 +477,42 @@ failed:
     }
     OPENSSL_cleanse(key, sizeof(key));
     return -1;
+}
+
+/* Steps 4 to 6 (cm/http.h): authentication, the transaction with its
+ * idempotency claim, the handler and the commit. 0 answered (or replayed),
+ * -1 with *err. cache NULL resolves the key against the database. */
+static int run_route(struct cm_req *req, struct cm_resp *resp, struct idem *id,
+                     struct cm_auth_cache *cache, struct cm_err *err)
+{
+    int rc;
+
+    if ((req->route->flags & CM_ROUTE_AUTH) && authenticate(req, cache, err) < 0)
+        return -1;
+    if (req->route->flags & CM_ROUTE_TX) {
+        rc = begin(req, resp, id, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0; /* 1: replayed */
+    }
+    if (req->route->handler(req, resp, err) < 0)
+        return -1;
+    return finish(req, resp, id, err);
+}
+
+/* Back to the state after parsing, for the one retry of run_route(). */
+static void reset_for_retry(struct cm_req *req, struct cm_resp *resp, struct idem *id,
+                            struct cm_err *err)
+{
+    free(resp->body);
+    free(resp->headers);
+    memset(resp, 0, sizeof(*resp));
+    memset(id, 0, sizeof(*id));
+    memset(&req->auth, 0, sizeof(req->auth));
+    req->authenticated = 0;
+    req->auth_cached = 0;
+    req->audit_action[0] = req->audit_object[0] = req->audit_actor[0] = '\0';
+    req->audit_target[0] = '\0';
+    cm_err_clear(err);
 }
 
 static void serve(struct worker *w, FCGX_Request *r)
@@ -520,26 +572,29 @@ static void serve(struct worker *w, FCGX_Request *r)
             struct cm_err aerr;
             auth_tried = 1;
             cm_err_clear(&aerr);
-            if (authenticate(&req, &aerr) < 0)
+            if (authenticate(&req, NULL, &aerr) < 0)
                 err = aerr;
         }
         goto failed;
     }
-    if (req.route->flags & CM_ROUTE_AUTH) {
-        auth_tried = 1;
-        if (authenticate(&req, &err) < 0)
-            goto failed;
+    auth_tried = (req.route->flags & CM_ROUTE_AUTH) != 0;
+    rc = run_route(&req, &resp, &id, w->auth_cache, &err);
+    /* An error decided on cached credentials before any statement went out
+     * (a permission since granted, say) is only answered once the guard
+     * confirms them. */
+    if (rc < 0 && req.auth_cached && strcmp(cm_db_sqlstate(req.db), CM_AUTH_STALE_SQLSTATE) != 0) {
+        struct cm_err gerr;
+        cm_db_guard_flush(req.db, &gerr);
     }
-    if (req.route->flags & CM_ROUTE_TX) {
-        rc = begin(&req, &resp, &id, &err);
-        if (rc < 0)
-            goto failed;
-        if (rc == 1)
-            goto done; /* replayed */
+    if (rc < 0 && req.auth_cached && strcmp(cm_db_sqlstate(req.db), CM_AUTH_STALE_SQLSTATE) == 0) {
+        /* Access changed since the cached resolution: undo, forget the
+         * cache, and run the request again against the database. */
+        cm_db_rollback(req.db);
+        cm_auth_cache_clear(w->auth_cache);
+        reset_for_retry(&req, &resp, &id, &err);
+        rc = run_route(&req, &resp, &id, NULL, &err);
     }
-    if (req.route->handler(&req, &resp, &err) < 0)
-        goto failed;
-    if (finish(&req, &resp, &id, &err) < 0)
+    if (rc < 0)
         goto failed;
     goto done;
 failed:
@@ -551,7 +606,7 @@ done:
     }
     resp_write(r, &req, &resp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cm_log(CM_LOG_INFO, "%s %s %s %d %.1fms", req.request_id, req.method, req.path, resp.status,
+    cm_log_access("%s %s %s %d %.1fms", req.request_id, req.method, req.path, resp.status,
            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     json_decref(req.params);
     free(resp.body);
@@ -591,30 +646,43 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Housekeeping: every second it writes the buffered access lines; every
+ * tick_seconds it prunes idempotency records and runs the service's task,
+ * on a connection of its own. */
 static void *tick_main(void *arg)
 {
     struct server *srv = arg;
     struct cm_db *db = open_db(srv);
+    unsigned interval = srv->svc->tick_seconds ? srv->svc->tick_seconds : 60;
+    unsigned elapsed = interval; /* the first run is at start */
 
-    while (db != NULL && !atomic_load(&srv->stop)) {
-        struct cm_err err;
+    while (!atomic_load(&srv->stop)) {
         struct timespec until;
 
-        cm_err_clear(&err);
-        /* Housekeeping every service shares: idempotency records live 24 h. */
-        if (cm_idem_prune(db, &err) < 0)
-            cm_log(CM_LOG_WARN, "idempotency prune: %s", err.detail[0] ? err.detail : err.message);
-        if (srv->svc->tick != NULL && srv->svc->tick(db, srv->cfg, &err) < 0)
-            cm_log(CM_LOG_WARN, "background task: %s", err.detail[0] ? err.detail : err.message);
-        if (cm_db_in_tx(db))
-            cm_db_rollback(db);
+        if (db != NULL && elapsed >= interval) {
+            struct cm_err err;
+
+            elapsed = 0;
+            cm_err_clear(&err);
+            /* Housekeeping every service shares: idempotency records live 24 h. */
+            if (cm_idem_prune(db, &err) < 0)
+                cm_log(CM_LOG_WARN, "idempotency prune: %s",
+                       err.detail[0] ? err.detail : err.message);
+            if (srv->svc->tick != NULL && srv->svc->tick(db, srv->cfg, &err) < 0)
+                cm_log(CM_LOG_WARN, "background task: %s",
+                       err.detail[0] ? err.detail : err.message);
+            if (cm_db_in_tx(db))
+                cm_db_rollback(db);
+        }
+        cm_log_flush();
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += srv->svc->tick_seconds ? srv->svc->tick_seconds : 60;
+        until.tv_sec += 1;
         pthread_mutex_lock(&srv->tick_mu);
         while (!atomic_load(&srv->stop) &&
                pthread_cond_timedwait(&srv->tick_cv, &srv->tick_mu, &until) != ETIMEDOUT)
             ;
         pthread_mutex_unlock(&srv->tick_mu);
+        elapsed++;
     }
     cm_db_free(db);
     return NULL;
@@ -706,9 +774,11 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     for (; nstarted < cfg.threads; nstarted++) {
         workers[nstarted].srv = &srv;
         workers[nstarted].db = open_db(&srv);
-        if (workers[nstarted].db == NULL ||
+        workers[nstarted].auth_cache = cm_auth_cache_new();
+        if (workers[nstarted].db == NULL || workers[nstarted].auth_cache == NULL ||
             pthread_create(&workers[nstarted].thread, NULL, worker_main, &workers[nstarted]) != 0) {
             cm_db_free(workers[nstarted].db);
+            cm_auth_cache_free(workers[nstarted].auth_cache);
             break;
         }
     }
@@ -734,11 +804,12 @@ join:
     for (int i = 0; i < nstarted; i++) {
         pthread_join(workers[i].thread, NULL);
         cm_db_free(workers[i].db);
+        cm_auth_cache_free(workers[i].auth_cache);
     }
     if (have_ticker)
         pthread_join(ticker, NULL);
     close(srv.sock);
-    cm_log(CM_LOG_INFO, "stopped");
+    cm_log(CM_LOG_INFO, "stopped"); /* after the buffered access lines */
 out:
     free(workers);
     pthread_cond_destroy(&srv.tick_cv);

@@ -34,7 +34,30 @@ struct cm_auth {
     int installed;         /* app keys: the app has an active installation on `account` */
     char permissions[512]; /* app keys on an installed account: permission names, comma-separated */
     char user_id[72];      /* extension tokens: the signed-in user; "" for API keys */
+    long long epoch;       /* core.auth_epoch when resolved (sql/core/0005) */
+    long long expires_at;  /* extension tokens: Unix time they expire; 0 for keys */
 };
+
+/* The SQLSTATE of core.auth_guard() when access changed since a cached
+ * resolution: the request must be authenticated afresh. */
+#define CM_AUTH_STALE_SQLSTATE "CMAU1"
+
+/* A worker's cache of resolved credentials, so that a request needs no round
+ * trip of its own to authenticate. Entries are keyed by sha256 of the key and
+ * the Stripe-Account (no key material is kept), and carry the epoch they were
+ * resolved at: a hit is only valid together with cm_db_guard(db,
+ * "cm_auth_guard", epoch), which fails the request's next flight when
+ * anything deciding access changed. Not thread-safe: one per worker. */
+struct cm_auth_cache;
+struct cm_auth_cache *cm_auth_cache_new(void); /* new, or NULL; cm_auth_cache_free() */
+void cm_auth_cache_free(struct cm_auth_cache *c); /* NULL-safe */
+/* 1 and *out filled on a hit (an extension token is a hit only until it
+ * expires at `now`), else 0. */
+int cm_auth_cache_get(struct cm_auth_cache *c, const char *key, const char *stripe_account,
+                      long long now, struct cm_auth *out);
+void cm_auth_cache_put(struct cm_auth_cache *c, const char *key, const char *stripe_account,
+                       const struct cm_auth *a);
+void cm_auth_cache_clear(struct cm_auth_cache *c);
 
 /* Extracts the key from an Authorization header value into key (cap bytes,
  * at least CM_KEY_MAX + 1): "Bearer <key>" or "Basic base64(<key>:<password>)"

@@ -67,6 +67,21 @@ PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams,
 int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *const *values,
                 struct cm_err *err);
 
+/* A check that must hold for the next flight to count: the statement is
+ * sent first in the next flight, inside or outside a transaction, and when
+ * it fails nothing after it runs (the flight is one implicit transaction, or
+ * part of the explicit one), the caller gets its error and SQLSTATE. Used
+ * for the authorization epoch (cm/auth.h). One guard at a time; values are
+ * copied. Dropped once sent, and by commit, rollback or cm_db_guard_clear().
+ * 0, or -1 with a 500 err. */
+int cm_db_guard(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err);
+void cm_db_guard_clear(struct cm_db *db);
+/* Sends a pending guard now (on its own, or with a pending BEGIN), for a
+ * request that would otherwise end without sending it. 0 when none is
+ * pending or it held; -1 with its error. */
+int cm_db_guard_flush(struct cm_db *db, struct cm_err *err);
+
 /* Transactions. begin/commit return 0 or -1 with a 500 err (a failed commit
  * leaves no transaction open). rollback never fails (a broken connection is
  * reset on the next use). BEGIN costs no round trip of its own: it travels

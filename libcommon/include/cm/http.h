@@ -65,6 +65,7 @@ struct cm_req {
     char audit_target[CM_AUDIT_TEXT_MAX + 1]; /* core.audit.target: "account/api_token" */
 
     char **env; /* private: the FastCGI parameters (cm_req_header()) */
+    int auth_cached; /* private: auth came from the worker's cache (epoch guard pending) */
 };
 
 struct cm_resp {

@@ -561,6 +561,101 @@ START_TEST(test_resolve_extension_token)
 }
 END_TEST
 
+/* The cache and the epoch guard. */
+
+START_TEST(test_cache_hits_and_misses)
+{
+    struct cm_auth_cache *c = cm_auth_cache_new();
+    struct cm_auth a, out;
+
+    memset(&a, 0, sizeof(a));
+    memcpy(a.key_id, "key_cached", sizeof("key_cached"));
+    a.epoch = 7;
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", NULL, 100, &out), 0);
+    cm_auth_cache_put(c, "sk_test_x", NULL, &a);
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", NULL, 100, &out), 1);
+    ck_assert_str_eq(out.key_id, "key_cached");
+    ck_assert_int_eq(out.epoch, 7);
+    /* Empty Stripe-Account is no Stripe-Account; another account is a miss. */
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", "", 100, &out), 1);
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", "acct_1", 100, &out), 0);
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_y", NULL, 100, &out), 0);
+    /* A token is a hit only until it expires. */
+    a.expires_at = 150;
+    cm_auth_cache_put(c, "uxt_test_t", "acct_1", &a);
+    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 149, &out), 1);
+    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 150, &out), 0);
+    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 100, &out), 0);
+    cm_auth_cache_clear(c);
+    ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", NULL, 100, &out), 0);
+    cm_auth_cache_free(c);
+    cm_auth_cache_free(NULL);
+}
+END_TEST
+
+START_TEST(test_epoch_guard_fails_after_any_access_change)
+{
+    static const struct cm_stmt probe[] = {{"probe_count", "SELECT count(*) FROM core.accounts", 0},
+                                           {NULL, NULL, 0}};
+    static const struct cm_stmt *const gsets[] = {cm_auth_stmts, probe, NULL};
+    struct cm_db *db = dbfix_open(gsets);
+    struct cm_err err = {0};
+    struct cm_auth a, b;
+    char owner[CM_ID_MAX], merchant[CM_ID_MAX], app[CM_ID_MAX], key[KEY_BUF], other[KEY_BUF];
+    char epoch[24];
+    PGresult *res;
+
+    dbfix_account(db, owner);
+    dbfix_account(db, merchant);
+    dbfix_app(db, owner, "secret_write", app);
+    dbfix_key(db, owner, app, 0, key);
+    dbfix_key(db, owner, NULL, 0, other);
+    dbfix_install(db, app, merchant, 0);
+    ck_assert_int_eq(cm_auth_resolve(db, key, merchant, &a, &err), 0);
+    ck_assert_int_gt(a.epoch, 0);
+    snprintf(epoch, sizeof(epoch), "%lld", a.epoch);
+
+    /* Unchanged: the guard holds and the statement behind it runs. */
+    ck_assert_int_eq(cm_db_guard(db, "cm_auth_guard", 1, (const char *[]){epoch}, &err), 0);
+    res = cm_db_exec(db, "probe_count", 0, NULL, &err);
+    ck_assert_msg(res != NULL, "%s", err.detail);
+    PQclear(res);
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), 0); /* nothing pending: no-op */
+
+    /* Revoking any key moves the epoch: the guard fails its flight. */
+    dbfix_do(db, "UPDATE core.api_keys SET revoked_at = now() WHERE account_id = $1 AND app_id IS NULL",
+             1, (const char *[]){owner});
+    ck_assert_int_eq(cm_db_guard(db, "cm_auth_guard", 1, (const char *[]){epoch}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec(db, "probe_count", 0, NULL, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    /* The guard went with that flight: the next statement runs unguarded. */
+    res = cm_db_exec(db, "probe_count", 0, NULL, &err);
+    ck_assert_ptr_nonnull(res);
+    PQclear(res);
+
+    /* So do an uninstall and an install: each resolution sees the epoch of
+     * its own statement. */
+    ck_assert_int_eq(cm_auth_resolve(db, key, merchant, &b, &err), 0);
+    ck_assert_int_gt(b.epoch, a.epoch);
+    dbfix_uninstall(db, app, merchant, 0);
+    snprintf(epoch, sizeof(epoch), "%lld", b.epoch);
+    ck_assert_int_eq(cm_db_guard(db, "cm_auth_guard", 1, (const char *[]){epoch}, &err), 0);
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), -1);
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+
+    /* In a transaction, the guard fails the statement and what follows. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_guard(db, "cm_auth_guard", 1, (const char *[]){epoch}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec(db, "probe_count", 0, NULL, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    cm_db_rollback(db);
+
+    dbfix_drop_account(db, merchant);
+    dbfix_drop_account(db, owner);
+    cm_db_free(db);
+}
+END_TEST
+
 Suite *suite_auth(void)
 {
     Suite *s = suite_create("auth");
@@ -577,6 +672,7 @@ Suite *suite_auth(void)
     tcase_add_loop_test(pure, test_has_permission_table, 0,
                         sizeof(perm_cases) / sizeof(perm_cases[0]));
     tcase_add_test(pure, test_has_permission_needs_installed_app);
+    tcase_add_test(pure, test_cache_hits_and_misses);
     suite_add_tcase(s, pure);
 
     tcase_set_timeout(db, 30);
@@ -586,6 +682,7 @@ Suite *suite_auth(void)
     tcase_add_test(db, test_resolve_app_key_installations);
     tcase_add_test(db, test_resolve_app_key_no_permissions);
     tcase_add_test(db, test_resolve_extension_token);
+    tcase_add_test(db, test_epoch_guard_fails_after_any_access_change);
     suite_add_tcase(s, db);
     return s;
 }

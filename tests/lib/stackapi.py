@@ -216,6 +216,26 @@ class Stack:
             raise PsqlError(done.stderr.strip())
         return [tuple(row) for row in csv.reader(io.StringIO(done.stdout, newline=""))]
 
+    def service_logs(self, after, timeout=5):
+        """The text of every log file in the stack, once the access line of
+        the response `after` has reached the disk. The services buffer their
+        access lines for up to a second (cm_log_access), in order, so a test
+        that asserts something is absent from the logs must wait for a line
+        written after its requests, or it could pass on an unwritten buffer."""
+        marker = after.headers.get("Request-Id", "")
+        assert marker, "the response has no Request-Id"
+        logs = {}
+
+        def flushed():
+            logs.clear()
+            for log in (self.dir / "log").iterdir():
+                if log.is_file():
+                    logs[log] = log.read_text(errors="replace")
+            return any(marker in text for text in logs.values())
+
+        assert wait_for(flushed, timeout), f"{marker} never reached the service logs"
+        return logs
+
     def extension_token(self, user, account, app, livemode=False, ttl=300):
         """A dashboard UI-extension token (uxt_test_/uxt_live_...) for user
         acting on account through app, valid ttl seconds, issued as the

@@ -105,8 +105,7 @@ static int scope_and_name(const struct cm_req *req, int with_name, struct ctx *c
         return cm_err_set(err, 403, CM_ERR_INVALID_REQUEST, NULL, "scope[user]",
                           "A UI extension can only reach the account scope and the scope of its "
                           "own user.");
-    if (with_name &&
-        cm_param_str(p, "name", CM_P_REQUIRED, NAME_MAX_LEN, &c->key.name, err) < 0)
+    if (with_name && cm_param_str(p, "name", CM_P_REQUIRED, NAME_MAX_LEN, &c->key.name, err) < 0)
         return -1;
 
     c->key.app = req->auth.app_id;
@@ -148,9 +147,8 @@ static char *open_payload(const struct cm_req *req, const struct sec_row *r, str
         cm_err_internal(err, "out of memory");
         return NULL;
     }
-    if (req->cfg->keys == NULL ||
-        cm_open(req->cfg->keys, r->key_id, aad, aadlen, r->blob, r->bloblen, &plain, &len, err) <
-            0) {
+    if (req->cfg->keys == NULL || cm_open(req->cfg->keys, r->key_id, aad, aadlen, r->blob,
+                                          r->bloblen, &plain, &len, err) < 0) {
         if (req->cfg->keys == NULL)
             cm_err_internal(err, "no keyring loaded");
         /* cm_open's detail says why; add which row. */

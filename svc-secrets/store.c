@@ -22,7 +22,19 @@
     " AND s.scope_user = $5 AND (s.expires_at IS NULL OR s.expires_at > now())"
 #define NAME_WHERE SCOPE_WHERE " AND s.name_hash = decode($6, 'hex') AND s.name = $7"
 
-enum { C_ID, C_CREATED, C_EXPIRES, C_APP, C_ACCOUNT, C_LIVE, C_TYPE, C_USER, C_NAME, C_KEY, C_BLOB };
+enum {
+    C_ID,
+    C_CREATED,
+    C_EXPIRES,
+    C_APP,
+    C_ACCOUNT,
+    C_LIVE,
+    C_TYPE,
+    C_USER,
+    C_NAME,
+    C_KEY,
+    C_BLOB
+};
 
 /* A page: the rows past (or before) the cursor's seq. The outer LEFT JOIN
  * always yields one row, so an empty page still says whether the cursor was
@@ -53,8 +65,8 @@ const struct cm_stmt sec_store_stmts[] = {
      "SELECT " COLS ", encode(s.payload, 'hex') FROM secrets.secrets s WHERE s.key_id <> $1"
      " ORDER BY s.id LIMIT $2::integer FOR UPDATE SKIP LOCKED",
      2},
-    {"sec_reseal", "UPDATE secrets.secrets SET key_id = $2, payload = decode($3, 'hex') WHERE id = $1",
-     3},
+    {"sec_reseal",
+     "UPDATE secrets.secrets SET key_id = $2, payload = decode($3, 'hex') WHERE id = $1", 3},
     {NULL, NULL, 0},
 };
 
@@ -191,8 +203,8 @@ static int one(struct cm_db *db, const char *stmt, const struct sec_key *k, int 
 {
     PGresult *res = cm_db_exec(db, stmt, 8,
                                (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
-                                                k->scope_type, k->scope_user, k->name_hash,
-                                                k->name, with_payload ? "true" : "false"},
+                                                k->scope_type, k->scope_user, k->name_hash, k->name,
+                                                with_payload ? "true" : "false"},
                                err);
     int ret;
 
@@ -203,8 +215,8 @@ static int one(struct cm_db *db, const char *stmt, const struct sec_key *k, int 
     return ret;
 }
 
-int sec_store_find(struct cm_db *db, const struct sec_key *k, int with_payload,
-                   struct sec_row *out, struct cm_err *err)
+int sec_store_find(struct cm_db *db, const struct sec_key *k, int with_payload, struct sec_row *out,
+                   struct cm_err *err)
 {
     return one(db, "sec_find", k, with_payload, out, err);
 }

@@ -49,8 +49,8 @@ int sec_store_put(struct cm_db *db, const struct sec_key *k, const char *new_id,
 
 /* The live (unexpired) secret named by k. with_payload reads the sealed
  * payload too. Returns 0 found, 1 absent, -1 with *err. */
-int sec_store_find(struct cm_db *db, const struct sec_key *k, int with_payload,
-                   struct sec_row *out, struct cm_err *err);
+int sec_store_find(struct cm_db *db, const struct sec_key *k, int with_payload, struct sec_row *out,
+                   struct cm_err *err);
 
 /* Deletes the live secret named by k, returning it (with its payload when
  * with_payload). 0 deleted, 1 absent, -1 with *err. */

@@ -131,6 +131,9 @@ else
     fail_stage "scratch database" "the scratch PostgreSQL or its migrations failed"
 fi
 
+# Style: clang-format and shellcheck, one test per file.
+run_stage "lint (clang-format, shellcheck)" counts_summary "$WORK/lint.log" tests/lint.sh
+
 # 3, 4. Unit tests, migration tests.
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-3}
 run_stage "unit tests (Check)" counts_check "$WORK/check.log" build-asan/tests/unit/check_libcommon

@@ -48,10 +48,10 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
     /* In a transaction the row rides with the next statement or COMMIT,
      * whose failure it causes: the change and its row commit together. */
     return cm_db_defer(db, "cm_audit_write", 13,
-                     (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
-                                      rec->account_id, rec->app_id, livemode,
-                                      clean(rec->object_id, object_id), status, rec->error_code,
-                                      rec->client_addr, clean(rec->user_agent, user_agent),
-                                      clean(rec->target, target)},
+                       (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
+                                        rec->account_id, rec->app_id, livemode,
+                                        clean(rec->object_id, object_id), status, rec->error_code,
+                                        rec->client_addr, clean(rec->user_agent, user_agent),
+                                        clean(rec->target, target)},
                        err);
 }

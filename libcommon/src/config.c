@@ -82,13 +82,15 @@ static int apply(struct cm_config *cfg, const char *name, const char *v, struct 
 int cm_config_load(struct cm_config *cfg, const char *service, size_t default_max_body, int argc,
                    char **argv, struct cm_err *err)
 {
-    static const char *const envs[] = {"CM_LISTEN",      "CM_THREADS",   "CM_MAX_BODY",
-                                       "CM_KEY_FILE",    "CM_BASE_URL",  "CM_SOCKET_MODE",
+    static const char *const envs[] = {"CM_LISTEN",   "CM_THREADS",  "CM_MAX_BODY",
+                                       "CM_KEY_FILE", "CM_BASE_URL", "CM_SOCKET_MODE",
                                        "CM_LOG_LEVEL"};
     static const struct {
         const char *flag, *name;
-    } flags[] = {{"--listen", "CM_LISTEN"},     {"--threads", "CM_THREADS"},
-                 {"--max-body", "CM_MAX_BODY"}, {"--key-file", "CM_KEY_FILE"},
+    } flags[] = {{"--listen", "CM_LISTEN"},
+                 {"--threads", "CM_THREADS"},
+                 {"--max-body", "CM_MAX_BODY"},
+                 {"--key-file", "CM_KEY_FILE"},
                  {"--base-url", "CM_BASE_URL"}};
 
     memset(cfg, 0, sizeof(*cfg));
@@ -110,14 +112,16 @@ int cm_config_load(struct cm_config *cfg, const char *service, size_t default_ma
             if (strcmp(argv[i], flags[f].flag) == 0)
                 break;
         if (f == sizeof(flags) / sizeof(flags[0]) || i + 1 >= argc)
-            return cm_err_invalid(err, argv[i], "usage: %s [--listen ADDR] [--threads N] "
+            return cm_err_invalid(err, argv[i],
+                                  "usage: %s [--listen ADDR] [--threads N] "
                                   "[--max-body BYTES] [--key-file PATH] [--base-url URL]",
                                   service);
         if (apply(cfg, flags[f].name, argv[++i], err) < 0)
             return -1;
     }
     if (cfg->listen[0] == '\0')
-        return cm_err_invalid(err, "CM_LISTEN", "CM_LISTEN (or --listen) is required: a unix "
+        return cm_err_invalid(err, "CM_LISTEN",
+                              "CM_LISTEN (or --listen) is required: a unix "
                               "socket path or HOST:PORT");
     if (cfg->key_file[0] != '\0') {
         cfg->keys = cm_keyring_load(cfg->key_file, err);

@@ -45,7 +45,6 @@ struct cm_db {
     char sqlstate[6]; /* of the last failure, "" after a success */
 };
 
-
 /* SQLSTATEs given to failures libpq reports without one (client side). */
 #define SQLSTATE_CANNOT_CONNECT "08001" /* sqlclient_unable_to_establish_sqlconnection */
 #define SQLSTATE_NO_CONNECTION  "08003" /* connection_does_not_exist */

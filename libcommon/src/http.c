@@ -20,8 +20,7 @@ int cm_resp_json(struct cm_resp *resp, int status, json_t *body, struct cm_err *
     return 0;
 }
 
-void cm_resp_raw(struct cm_resp *resp, int status, const char *content_type, char *body,
-                 size_t len)
+void cm_resp_raw(struct cm_resp *resp, int status, const char *content_type, char *body, size_t len)
 {
     free(resp->body);
     resp->status = status;
@@ -67,8 +66,7 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-void cm_req_audit(struct cm_req *req, const char *action, const char *object_id,
-                  const char *target)
+void cm_req_audit(struct cm_req *req, const char *action, const char *object_id, const char *target)
 {
     if (action != NULL)
         copy_trunc(req->audit_action, sizeof(req->audit_action), action);
@@ -131,11 +129,11 @@ void cm_req_audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const c
     a->action = action;
     /* The actor is who acted: a signed-in user, else the key's id; for a key
      * that failed, only its public prefix. Never the key. */
-    a->actor = req->audit_actor[0]                        ? req->audit_actor
+    a->actor = req->audit_actor[0]                          ? req->audit_actor
                : req->authenticated && req->auth.user_id[0] ? req->auth.user_id
-               : req->authenticated                       ? req->auth.key_id
-               : req->auth.key_prefix[0]                  ? req->auth.key_prefix
-                                                          : NULL;
+               : req->authenticated                         ? req->auth.key_id
+               : req->auth.key_prefix[0]                    ? req->auth.key_prefix
+                                                            : NULL;
     a->account_id = req->authenticated ? req->auth.account : NULL;
     a->app_id = req->authenticated && req->auth.app_id[0] ? req->auth.app_id : NULL;
     a->livemode = req->authenticated ? req->auth.livemode : -1;

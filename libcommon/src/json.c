@@ -52,7 +52,8 @@ int cm_page_parse(const json_t *params, struct cm_page *page, struct cm_err *err
         cm_param_str(params, "ending_before", 0, 5000, &page->ending_before, err) < 0)
         return -1;
     if (page->starting_after != NULL && page->ending_before != NULL)
-        return cm_err_invalid(err, "ending_before", "You may only specify one of these parameters: "
+        return cm_err_invalid(err, "ending_before",
+                              "You may only specify one of these parameters: "
                               "ending_before, starting_after.");
     return 0;
 }

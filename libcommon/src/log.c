@@ -55,9 +55,9 @@ static size_t format(char line[1024], enum cm_log_level level, const char *fmt, 
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(line, 1024, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000, names[level], log_service);
+    n = snprintf(line, 1024, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                 names[level], log_service);
     if (n < 0 || n >= 1024)
         n = 0;
     vsnprintf(line + n, 1024 - (size_t)n - 1, fmt, ap);

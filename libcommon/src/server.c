@@ -63,25 +63,44 @@ struct worker {
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -260,8 +279,8 @@ static char *seal_body(const struct cm_req *req, const char *owner, const char *
         return out;
     }
     aad = cm_aad_build(&aadlen, 2, parts);
-    if (aad == NULL || cm_seal(req->cfg->keys, aad, aadlen, body, len, &blob, &bloblen, &key_id,
-                               err) < 0) {
+    if (aad == NULL ||
+        cm_seal(req->cfg->keys, aad, aadlen, body, len, &blob, &bloblen, &key_id, err) < 0) {
         if (aad == NULL)
             cm_err_internal(err, "out of memory");
         goto out;
@@ -398,9 +417,9 @@ static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *i
         return cm_db_guard_flush(req->db, err); /* never answer on an unconfirmed cache hit */
     if (id->claimed) {
         char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, err);
-        int rc = body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status,
-                                      body, err)
-                      : -1;
+        int rc =
+            body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status, body, err)
+                 : -1;
         free(body);
         if (rc < 0)
             return -1;
@@ -607,7 +626,7 @@ done:
     resp_write(r, &req, &resp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cm_log_access("%s %s %s %d %.1fms", req.request_id, req.method, req.path, resp.status,
-           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+                  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     json_decref(req.params);
     free(resp.body);
     free(resp.headers);
@@ -727,8 +746,8 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     struct cm_err err;
 
     cm_log_setup(svc->name, CM_LOG_INFO);
-    if (cm_config_load(&cfg, svc->name, svc->max_body ? svc->max_body : 1048576, argc, argv,
-                       &err) < 0) {
+    if (cm_config_load(&cfg, svc->name, svc->max_body ? svc->max_body : 1048576, argc, argv, &err) <
+        0) {
         cm_log(CM_LOG_ERROR, "configuration: %s", err.message);
         cm_config_release(&cfg);
         return 1;

@@ -49,7 +49,7 @@ struct cm_auth {
  * "cm_auth_guard", epoch), which fails the request's next flight when
  * anything deciding access changed. Not thread-safe: one per worker. */
 struct cm_auth_cache;
-struct cm_auth_cache *cm_auth_cache_new(void); /* new, or NULL; cm_auth_cache_free() */
+struct cm_auth_cache *cm_auth_cache_new(void);    /* new, or NULL; cm_auth_cache_free() */
 void cm_auth_cache_free(struct cm_auth_cache *c); /* NULL-safe */
 /* 1 and *out filled on a hit (an extension token is a hit only until it
  * expires at `now`), else 0. */

@@ -33,7 +33,8 @@ struct cm_db;
  * the handle's life), prepared on every (re)connect. Does not
  * connect yet: the first cm_db_exec() does, so a service starts even while
  * PostgreSQL is down. NULL only on allocation failure (*err set). */
-struct cm_db *cm_db_new(const char *conninfo, const struct cm_stmt *const *sets, struct cm_err *err);
+struct cm_db *cm_db_new(const char *conninfo, const struct cm_stmt *const *sets,
+                        struct cm_err *err);
 void cm_db_free(struct cm_db *db); /* NULL-safe; closes the connection */
 
 /* Connects (if not connected) and prepares every statement. 0, or -1 with a
@@ -56,8 +57,8 @@ PGresult *cm_db_exec(struct cm_db *db, const char *name, int nparams, const char
 
 /* Like cm_db_exec() for an unprepared literal statement (rare paths and
  * tools). sql must be a string literal: values only through $n. */
-PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams,
-                         const char *const *values, struct cm_err *err);
+PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams, const char *const *values,
+                         struct cm_err *err);
 
 /* A write whose result nobody reads (an audit row, a stored response):
  * inside a transaction it is queued and sent in the same network flight as

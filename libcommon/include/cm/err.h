@@ -29,8 +29,7 @@ struct cm_err {
  * code and param may be NULL for "". The message is formatted and truncated
  * to fit. */
 int cm_err_set(struct cm_err *err, int status, enum cm_err_type type, const char *code,
-               const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+               const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* A 500 api_error with the generic client message; the formatted detail goes
  * only to err->detail, which the server logs. Returns -1. */

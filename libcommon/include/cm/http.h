@@ -31,7 +31,7 @@
 #include "cm/ids.h"
 
 #define CM_MAX_CAPTURES 4
-#define CM_CAPTURE_MAX 256
+#define CM_CAPTURE_MAX  256
 
 struct cm_service;
 struct cm_route;
@@ -45,7 +45,7 @@ struct cm_req {
     const char *body; /* the raw body (NUL-terminated), body_len bytes */
     size_t body_len;
 
-    json_t *params; /* decoded query + urlencoded body; borrowed */
+    json_t *params;                                 /* decoded query + urlencoded body; borrowed */
     char captures[CM_MAX_CAPTURES][CM_CAPTURE_MAX]; /* {name} segments, percent-decoded */
     int ncaptures;
 
@@ -61,10 +61,10 @@ struct cm_req {
     /* What the handler did, for the audit row (cm_req_audit()). */
     char audit_action[64];
     char audit_object[128];
-    char audit_actor[72]; /* overrides the key id, e.g. a signed-in user id */
+    char audit_actor[72];                     /* overrides the key id, e.g. a signed-in user id */
     char audit_target[CM_AUDIT_TEXT_MAX + 1]; /* core.audit.target: "account/api_token" */
 
-    char **env; /* private: the FastCGI parameters (cm_req_header()) */
+    char **env;      /* private: the FastCGI parameters (cm_req_header()) */
     int auth_cached; /* private: auth came from the worker's cache (epoch guard pending) */
 };
 
@@ -125,7 +125,7 @@ struct cm_route {
     cm_handler handler;
     unsigned flags;
     const char *const *params; /* allowed top-level params (NULL-terminated); NULL: any */
-    const char *action;        /* audit action for the route, or NULL (cm_req_audit() can set one) */
+    const char *action; /* audit action for the route, or NULL (cm_req_audit() can set one) */
 };
 
 /* Matches method + path against routes. Returns the route, or NULL. Captures

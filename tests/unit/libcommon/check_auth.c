@@ -477,8 +477,8 @@ END_TEST
 static void make_token(struct cm_db *db, const char *user, const char *acct, const char *app,
                        int live, const char *ttl, char *out)
 {
-    PGresult *res = dbfix_exec(db, "SELECT core.create_extension_token($1, $2, $3, $4, $5::int)",
-                               5, (const char *[]){user, acct, app, live ? "t" : "f", ttl});
+    PGresult *res = dbfix_exec(db, "SELECT core.create_extension_token($1, $2, $3, $4, $5::int)", 5,
+                               (const char *[]){user, acct, app, live ? "t" : "f", ttl});
 
     ck_assert_int_lt((int)strlen(PQgetvalue(res, 0, 0)), KEY_BUF);
     memcpy(out, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)) + 1);
@@ -503,8 +503,8 @@ START_TEST(test_resolve_extension_token)
     snprintf(email, sizeof(email), "%s@example.test", merchant);
     for (char *p = email; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-    res = dbfix_exec(db, "SELECT core.create_user($1, 'correct horse')", 1,
-                     (const char *[]){email});
+    res =
+        dbfix_exec(db, "SELECT core.create_user($1, 'correct horse')", 1, (const char *[]){email});
     memcpy(user, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)) + 1);
     PQclear(res);
     dbfix_do(db, "SELECT core.add_membership($1, $2, 'admin')", 2,
@@ -538,8 +538,9 @@ START_TEST(test_resolve_extension_token)
     expect_invalid(db, bad, NULL);
 
     /* Expired. */
-    dbfix_do(db, "UPDATE core.extension_tokens SET expires_at = now() - interval '1 second'"
-                 " WHERE user_id = $1 AND livemode",
+    dbfix_do(db,
+             "UPDATE core.extension_tokens SET expires_at = now() - interval '1 second'"
+             " WHERE user_id = $1 AND livemode",
              1, (const char *[]){user});
     expect_invalid(db, live, NULL);
 
@@ -623,7 +624,8 @@ START_TEST(test_epoch_guard_fails_after_any_access_change)
     ck_assert_int_eq(cm_db_guard_flush(db, &err), 0); /* nothing pending: no-op */
 
     /* Revoking any key moves the epoch: the guard fails its flight. */
-    dbfix_do(db, "UPDATE core.api_keys SET revoked_at = now() WHERE account_id = $1 AND app_id IS NULL",
+    dbfix_do(db,
+             "UPDATE core.api_keys SET revoked_at = now() WHERE account_id = $1 AND app_id IS NULL",
              1, (const char *[]){owner});
     ck_assert_int_eq(cm_db_guard(db, "cm_auth_guard", 1, (const char *[]){epoch}, &err), 0);
     ck_assert_ptr_null(cm_db_exec(db, "probe_count", 0, NULL, &err));

@@ -53,8 +53,8 @@ START_TEST(test_match_table)
         const struct cm_route *r;
 
         memset(&req, 0, sizeof(req));
-        r = cm_route_match(table, sizeof(table) / sizeof(table[0]), cases[i].method,
-                           cases[i].path, &req);
+        r = cm_route_match(table, sizeof(table) / sizeof(table[0]), cases[i].method, cases[i].path,
+                           &req);
         if (cases[i].route < 0) {
             ck_assert_msg(r == NULL, "case %zu matched", i);
             ck_assert_int_eq(req.ncaptures, 0);

@@ -18,8 +18,8 @@
 
 static int echo(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
-    json_t *o = json_pack("{s:s,s:O}", "id", req->ncaptures ? req->captures[0] : "",
-                          "params", req->params);
+    json_t *o =
+        json_pack("{s:s,s:O}", "id", req->ncaptures ? req->captures[0] : "", "params", req->params);
     return cm_resp_json(resp, 200, o, err);
 }
 

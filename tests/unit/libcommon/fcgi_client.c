@@ -43,8 +43,8 @@ static int read_all(int fd, void *p, size_t n)
 
 static int record(int fd, int type, const void *content, size_t len)
 {
-    unsigned char h[8] = {1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8),
-                          (unsigned char)len, 0, 0};
+    unsigned char h[8] = {
+        1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0};
 
     return write_all(fd, h, 8) || (len && write_all(fd, content, len)) ? -1 : 0;
 }

@@ -318,9 +318,11 @@ static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int 
     return last;
 }
 
-/* Sends [BEGIN] [deferred writes] cmd as one flight. A flight that opens the
- * transaction may be retried after a lost connection: nothing of the
- * transaction ran before it. */
+/* Sends [BEGIN] [guard] [deferred writes] cmd as one flight. After a lost
+ * connection the flight is retried once on a new one when nothing it
+ * belongs to ran before it (it opens the transaction, or there is none) and
+ * it does not carry a COMMIT, which the server may have performed before the
+ * connection broke. */
 static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_err *err)
 {
     struct cmd stack_cmds[8], *cmds = stack_cmds;
@@ -336,10 +338,11 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
     }
     for (int attempt = 0;; attempt++) {
         int opening = db->begin_pending, lost = 0;
+        int retryable = (opening || !db->in_tx) && !(cmd->sql && strcmp(cmd->sql, "COMMIT") == 0);
 
         db->sqlstate[0] = '\0';
         if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-            if (!opening) {
+            if (db->in_tx && !opening) {
                 set_sqlstate(db, SQLSTATE_NO_CONNECTION);
                 cm_err_internal(err, "%.*s: connection lost inside a transaction",
                                 label_len(cmd->name ? cmd->name : cmd->sql),
@@ -368,7 +371,7 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
             break;
         }
         drop(db);
-        if (!opening || attempt > 0)
+        if (!retryable || attempt > 0)
             break;
     }
     if (cmds != stack_cmds)
@@ -568,6 +571,11 @@ void cm_db_rollback(struct cm_db *db)
 int cm_db_in_tx(const struct cm_db *db)
 {
     return db->in_tx;
+}
+
+void cm_db_clear_error(struct cm_db *db)
+{
+    db->sqlstate[0] = '\0';
 }
 
 const char *cm_db_sqlstate(const struct cm_db *db)

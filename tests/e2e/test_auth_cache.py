@@ -60,3 +60,14 @@ def test_removed_permission_is_enforced_at_once(stack):
         stack.psql("UPDATE install.app_versions SET permissions = array_append(permissions, 'secret_write')"
                    " WHERE app_id = :'p1' AND published", app["id"])
     assert stack.api("POST", LIST, body, key=app["secret_key"], headers=headers).status == 200
+
+
+def test_cached_requests_survive_a_database_restart_without_a_5xx(stack):
+    """A request authenticated from the cache sends its guard in its first
+    flight; when that flight finds the connection gone (PostgreSQL
+    restarted), nothing of it ran, so it is retried on a new connection:
+    not one request fails."""
+    app, account = stack.apps[0], stack.apps[0]["installed_on"][0]
+    assert set(statuses(stack, app["secret_key"], account)) == {200}
+    stack.stack_sh("restart-db")
+    assert set(statuses(stack, app["secret_key"], account)) == {200}

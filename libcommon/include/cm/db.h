@@ -69,7 +69,8 @@ int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *con
                 struct cm_err *err);
 
 /* A check that must hold for the next flight to count: the statement is
- * sent first in the next flight, inside or outside a transaction, and when
+ * sent at the head of the next flight (after a pending BEGIN), inside or
+ * outside a transaction, and when
  * it fails nothing after it runs (the flight is one implicit transaction, or
  * part of the explicit one), the caller gets its error and SQLSTATE. Used
  * for the authorization epoch (cm/auth.h). One guard at a time; values are
@@ -99,6 +100,10 @@ int cm_db_in_tx(const struct cm_db *db);
  * connect, "08003" connection lost inside a transaction, "08006" connection
  * lost. Borrowed, valid until the next call on db. */
 const char *cm_db_sqlstate(const struct cm_db *db);
+
+/* Forgets the last failure's SQLSTATE (a worker calls it at the start of
+ * each request, so cm_db_sqlstate() speaks of this request only). */
+void cm_db_clear_error(struct cm_db *db);
 
 /* Rows affected by an INSERT/UPDATE/DELETE result (PQcmdTuples as a number). */
 long cm_db_affected(const PGresult *res);

@@ -11,12 +11,14 @@
 #include <openssl/evp.h>
 
 #include "cm/idem.h"
+#include "cm/sig.h"
 #include "cm/banned.h"
 
-_Static_assert(sizeof(((struct cm_auth *)0)->app_id) + sizeof(((struct cm_auth *)0)->account) +
-                       sizeof("|live") <=
+_Static_assert(sizeof("tok:") + sizeof(((struct cm_auth *)0)->user_id) +
+                       sizeof(((struct cm_auth *)0)->app_id) +
+                       sizeof(((struct cm_auth *)0)->account) + sizeof("|live") <=
                    CM_IDEM_OWNER_MAX,
-               "CM_IDEM_OWNER_MAX must hold app|account|mode");
+               "CM_IDEM_OWNER_MAX must hold tok:user/app|account|mode");
 _Static_assert(sizeof(((struct cm_auth *)0)->key_account) <= sizeof(((struct cm_auth *)0)->app_id),
                "an account key's owner string is never longer than an app key's");
 
@@ -85,19 +87,16 @@ int cm_idem_params_hash(const json_t *params, unsigned char out[CM_IDEM_HASH_LEN
 
 void cm_idem_owner(const struct cm_auth *a, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s|%s|%s", a->app_id[0] ? a->app_id : a->key_account, a->account,
-             a->livemode ? "live" : "test");
-}
+    /* The principal's kind is part of the name: an app whose id looks like
+     * an account id, or one signed-in user and another, never share keys. */
+    const char *mode = a->livemode ? "live" : "test";
 
-static void to_hex(const unsigned char hash[CM_IDEM_HASH_LEN], char out[2 * CM_IDEM_HASH_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < CM_IDEM_HASH_LEN; i++) {
-        out[2 * i] = hex[hash[i] >> 4];
-        out[2 * i + 1] = hex[hash[i] & 15];
-    }
-    out[2 * CM_IDEM_HASH_LEN] = '\0';
+    if (a->user_id[0])
+        snprintf(out, cap, "tok:%s/%s|%s|%s", a->user_id, a->app_id, a->account, mode);
+    else if (a->app_id[0])
+        snprintf(out, cap, "app:%s|%s|%s", a->app_id, a->account, mode);
+    else
+        snprintf(out, cap, "acct:%s|%s|%s", a->key_account, a->account, mode);
 }
 
 /* Stored statuses are ours (100..599); anything else means a damaged row. */
@@ -157,7 +156,7 @@ int cm_idem_claim(struct cm_db *db, const char *owner, const char *key, const ch
      * a day. */
     if (!cm_db_in_tx(db))
         return cm_err_internal(err, "idem: cm_idem_claim() called outside a transaction");
-    to_hex(hash, hex);
+    cm_hex_encode(hash, CM_IDEM_HASH_LEN, hex);
     res = cm_db_exec(db, "cm_idem_claim", 4, (const char *[]){owner, key, route, hex}, err);
     if (res == NULL) {
         /* Claims insert under the advisory lock, but a detached store (an
@@ -219,7 +218,7 @@ int cm_idem_store_detached(struct cm_db *db, const char *owner, const char *key,
 
     if (cm_db_in_tx(db))
         return cm_err_internal(err, "idem: cm_idem_store_detached() inside a transaction");
-    to_hex(hash, hex);
+    cm_hex_encode(hash, CM_IDEM_HASH_LEN, hex);
     snprintf(st, sizeof(st), "%d", status);
     res = cm_db_exec(db, "cm_idem_store_detached", 6,
                      (const char *[]){owner, key, route, hex, st, body}, err);

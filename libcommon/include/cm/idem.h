@@ -28,7 +28,7 @@ extern const struct cm_stmt cm_idem_stmts[];
 #define CM_IDEM_HASH_LEN 32
 
 /* A buffer of this size holds any cm_idem_owner() result. */
-#define CM_IDEM_OWNER_MAX 288
+#define CM_IDEM_OWNER_MAX 384
 
 enum cm_idem_state {
     CM_IDEM_NEW,      /* claimed: run the request, cm_idem_store() before COMMIT */
@@ -50,9 +50,11 @@ int cm_idem_key_check(const char *key, struct cm_err *err);
 int cm_idem_params_hash(const json_t *params, unsigned char out[CM_IDEM_HASH_LEN],
                         struct cm_err *err);
 
-/* Writes the owner of an idempotency key, "<app_id or key_account>|<account
- * acted for>|<live|test>", into out (cap bytes, CM_IDEM_OWNER_MAX is always
- * enough; a smaller buffer gets a truncated string). */
+/* Writes the owner of an idempotency key into out: the principal and the
+ * account acted for, "app:<app>|<account>|<mode>", "acct:<key account>|...",
+ * or for an extension token "tok:<user>/<app>|..." (cap bytes,
+ * CM_IDEM_OWNER_MAX is always enough; a smaller buffer gets a truncated
+ * string). */
 void cm_idem_owner(const struct cm_auth *a, char *out, size_t cap);
 
 /* Claims key for owner in the current transaction; call it first after

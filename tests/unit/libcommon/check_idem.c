@@ -116,26 +116,43 @@ START_TEST(test_owner)
 {
     struct cm_auth a = {.livemode = 0};
     char out[CM_IDEM_OWNER_MAX];
+    char other[CM_IDEM_OWNER_MAX];
     char small[8];
 
     snprintf(a.key_account, sizeof(a.key_account), "acct_owner");
     snprintf(a.account, sizeof(a.account), "acct_owner");
     cm_idem_owner(&a, out, sizeof(out));
-    ck_assert_str_eq(out, "acct_owner|acct_owner|test");
+    ck_assert_str_eq(out, "acct:acct_owner|acct_owner|test");
+
+    /* An app whose id looks like that account's is another principal. */
+    snprintf(a.app_id, sizeof(a.app_id), "acct_owner");
+    cm_idem_owner(&a, other, sizeof(other));
+    ck_assert_str_ne(other, out);
+    ck_assert_str_eq(other, "app:acct_owner|acct_owner|test");
 
     snprintf(a.app_id, sizeof(a.app_id), "app_x");
     snprintf(a.account, sizeof(a.account), "acct_merchant");
     a.livemode = 1;
     cm_idem_owner(&a, out, sizeof(out));
-    ck_assert_str_eq(out, "app_x|acct_merchant|live");
+    ck_assert_str_eq(out, "app:app_x|acct_merchant|live");
 
+    /* Two signed-in users of one app never share keys, nor with the app. */
+    snprintf(a.user_id, sizeof(a.user_id), "usr_1");
+    cm_idem_owner(&a, out, sizeof(out));
+    ck_assert_str_eq(out, "tok:usr_1/app_x|acct_merchant|live");
+    snprintf(a.user_id, sizeof(a.user_id), "usr_2");
+    cm_idem_owner(&a, other, sizeof(other));
+    ck_assert_str_ne(other, out);
+
+    memset(a.user_id, 'u', sizeof(a.user_id) - 1);
     memset(a.app_id, 'p', sizeof(a.app_id) - 1);
     memset(a.account, 'a', sizeof(a.account) - 1);
     cm_idem_owner(&a, out, sizeof(out));
-    ck_assert_uint_eq(strlen(out), sizeof(a.app_id) - 1 + sizeof(a.account) - 1 + 6);
+    ck_assert_uint_eq(strlen(out), 4 + sizeof(a.user_id) - 1 + 1 + sizeof(a.app_id) - 1 + 1 +
+                                       sizeof(a.account) - 1 + 5);
 
     cm_idem_owner(&a, small, sizeof(small));
-    ck_assert_str_eq(small, "ppppppp");
+    ck_assert_str_eq(small, "tok:uuu");
 }
 END_TEST
 

@@ -140,7 +140,8 @@ void dbfix_drop_account(struct cm_db *db, const char *account)
 {
     static const char *const steps[] = {
         "DELETE FROM core.idempotency WHERE split_part(owner, '|', 2) = $1"
-        " OR split_part(owner, '|', 1) IN (SELECT id FROM install.apps WHERE owner_account = $1)",
+        " OR split_part(owner, '|', 1) IN (SELECT 'app:' || id FROM install.apps"
+        " WHERE owner_account = $1)",
         "DELETE FROM core.events WHERE account_id = $1"
         " OR app_id IN (SELECT id FROM install.apps WHERE owner_account = $1)",
         "DELETE FROM core.audit WHERE account_id = $1",

@@ -43,7 +43,6 @@ static const struct cm_service service = {
     .nroutes = sizeof(routes) / sizeof(routes[0]),
     .stmts = sec_store_stmts,
     .max_body = 1048576,
-    .needs_keys = 1,
     .tick = purge,
     .tick_seconds = 30,
 };

@@ -259,7 +259,8 @@ static int idem_keeps(const struct cm_err *err)
 /* Stored responses can hold what the client asked to see (a secret's
  * payload with expand[]=payload), so they are sealed at rest like the data
  * they echo: "sealed:<key id>:<hex of nonce|ciphertext|tag>", with the owner
- * and key as associated data. Without a keyring they are stored as they are. */
+ * and key as associated data. A stored row in any other form is refused, so
+ * no role that can write core.idempotency can plant a reply. */
 #define SEALED_PREFIX "sealed:"
 
 static char *seal_body(const struct cm_req *req, const char *owner, const char *body, size_t len,
@@ -272,12 +273,6 @@ static char *seal_body(const struct cm_req *req, const char *owner, const char *
     char *out = NULL;
     size_t idlen;
 
-    if (req->cfg->keys == NULL) {
-        out = strndup(body, len);
-        if (out == NULL)
-            cm_err_internal(err, "out of memory");
-        return out;
-    }
     aad = cm_aad_build(&aadlen, 2, parts);
     if (aad == NULL ||
         cm_seal(req->cfg->keys, aad, aadlen, body, len, &blob, &bloblen, &key_id, err) < 0) {
@@ -312,15 +307,9 @@ static char *open_body(const struct cm_req *req, const char *owner, const char *
     size_t aadlen = 0, bloblen, plainlen = 0;
     char *plain = NULL;
 
-    if (strncmp(stored, SEALED_PREFIX, sizeof(SEALED_PREFIX) - 1) != 0) {
-        plain = strdup(stored);
-        if (plain == NULL)
-            cm_err_internal(err, "out of memory");
-        return plain;
-    }
     id = stored + sizeof(SEALED_PREFIX) - 1;
-    colon = strchr(id, ':');
-    if (colon == NULL || (size_t)(colon - id) > CM_KEY_ID_MAX || req->cfg->keys == NULL) {
+    colon = strncmp(stored, SEALED_PREFIX, sizeof(SEALED_PREFIX) - 1) == 0 ? strchr(id, ':') : NULL;
+    if (colon == NULL || (size_t)(colon - id) > CM_KEY_ID_MAX) {
         cm_err_internal(err, "stored idempotent response cannot be opened");
         return NULL;
     }
@@ -488,9 +477,13 @@ static int authenticate(struct cm_req *req, struct cm_auth_cache *cache, struct 
     req->authenticated = 1;
     return 0;
 failed:
-    /* Keep only the key's public prefix, for the audit of the failure. */
-    if (err->status != 500 && key[0] != '\0' && strlen(key) >= 8) {
-        size_t n = strlen(key) < 12 ? strlen(key) : 12;
+    /* Keep only a recognizable key's public prefix (mode and 4 characters of
+     * its lookup), for the audit of the failure; anything else sent as a
+     * credential (a password, a short token) is not recorded at all. */
+    if (err->status != 500 && strlen(key) >= 24 &&
+        (strncmp(key, "sk_test_", 8) == 0 || strncmp(key, "sk_live_", 8) == 0 ||
+         strncmp(key, "uxt_test_", 9) == 0 || strncmp(key, "uxt_live_", 9) == 0)) {
+        size_t n = key[0] == 's' ? 12 : 13;
         memcpy(req->auth.key_prefix, key, n);
         req->auth.key_prefix[n] = '\0';
     }
@@ -552,10 +545,10 @@ static void serve(struct worker *w, FCGX_Request *r)
     memset(&id, 0, sizeof(id));
     cm_err_clear(&err);
 
-    req.env = r->envp;
     req.cfg = srv->cfg;
     req.svc = srv->svc;
     req.db = w->db;
+    cm_db_clear_error(w->db); /* cm_db_sqlstate() below speaks of this request */
     req.method = env(r, "REQUEST_METHOD") ? env(r, "REQUEST_METHOD") : "GET";
     /* A web server that cannot fit the URI into its FastCGI parameters drops
      * it (Apache's mod_proxy_fcgi, over 16 kB): never guess a path then. */
@@ -748,12 +741,14 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     cm_log_setup(svc->name, CM_LOG_INFO);
     if (cm_config_load(&cfg, svc->name, svc->max_body ? svc->max_body : 1048576, argc, argv, &err) <
         0) {
-        cm_log(CM_LOG_ERROR, "configuration: %s", err.message);
+        cm_log(CM_LOG_ERROR, "configuration: %s", err.detail[0] ? err.detail : err.message);
         cm_config_release(&cfg);
         return 1;
     }
     cm_log_setup(svc->name, cfg.log_level);
-    if (svc->needs_keys && cfg.keys == NULL) {
+    /* Every service seals what it keeps of a response (stored idempotent
+     * replies can echo secrets), so every service needs its keyring. */
+    if (cfg.keys == NULL) {
         cm_log(CM_LOG_ERROR, "configuration: CM_KEY_FILE is required (create one with "
                              "deploy/keygen.sh)");
         cm_config_release(&cfg);

@@ -4,7 +4,7 @@
  *   CM_LISTEN       unix socket path ("/run/x.sock" or "unix:/run/x.sock") or HOST:PORT
  *   CM_THREADS      worker threads (default 8)
  *   CM_MAX_BODY     request body cap in bytes (default: the service's own)
- *   CM_KEY_FILE     keyring for encryption at rest (cm/crypto.h)
+ *   CM_KEY_FILE     keyring for encryption at rest (cm/crypto.h); required
  *   CM_BASE_URL     public base URL, e.g. https://api.example.com (default http://127.0.0.1:8080)
  *   CM_SOCKET_MODE  octal mode of a unix socket (default 0660)
  *   CM_LOG_LEVEL    debug | info | warn | error (default info)

@@ -64,7 +64,6 @@ struct cm_req {
     char audit_actor[72];                     /* overrides the key id, e.g. a signed-in user id */
     char audit_target[CM_AUDIT_TEXT_MAX + 1]; /* core.audit.target: "account/api_token" */
 
-    char **env;      /* private: the FastCGI parameters (cm_req_header()) */
     int auth_cached; /* private: auth came from the worker's cache (epoch guard pending) */
 };
 
@@ -104,9 +103,6 @@ void cm_req_audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const c
 int cm_req_audit_now(struct cm_req *req, const char *action, const char *object_id,
                      const char *target, struct cm_err *err);
 
-/* The value of a request header given in CGI form ("HTTP_X_FOO"), or NULL. */
-const char *cm_req_header(const struct cm_req *req, const char *cgi_name);
-
 /* Renders Stripe's error object {"error":{type,code?,param?,message}} as a
  * new JSON object (NULL on allocation failure). */
 json_t *cm_err_json(const struct cm_err *err);
@@ -141,7 +137,6 @@ struct cm_service {
     size_t nroutes;
     const struct cm_stmt *stmts; /* the service's statement set ({NULL}-ended), or NULL */
     size_t max_body;             /* default body cap (CM_MAX_BODY overrides) */
-    int needs_keys;              /* refuse to start without CM_KEY_FILE */
     /* Optional background task, run every tick_seconds on its own thread and
      * connection (purging, delivery). Returns 0 or -1 with *err (logged). */
     int (*tick)(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err);

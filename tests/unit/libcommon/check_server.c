@@ -48,19 +48,36 @@ static const struct cm_service service = {
     .name = "svc-test", .routes = routes, .nroutes = 4, .max_body = 2048};
 
 static char sock_path[64];
+static char key_path[64];
 static pid_t child;
+
+/* Every service needs a keyring: a throwaway one, mode 0600. */
+static void write_key_file(void)
+{
+    static const char line[] =
+        "t1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    int fd;
+
+    snprintf(key_path, sizeof(key_path), "/tmp/cm-test-keys-XXXXXX");
+    fd = mkstemp(key_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, line, sizeof(line) - 1), (int)sizeof(line) - 1);
+    close(fd);
+}
 
 static void start(void)
 {
-    char *argv[] = {"svc-test", "--listen", sock_path, "--threads", "2", NULL};
+    char *argv[] = {"svc-test", "--listen",   sock_path, "--threads",
+                    "2",        "--key-file", key_path,  NULL};
 
+    write_key_file();
     snprintf(sock_path, sizeof(sock_path), "/tmp/cm-test-%d.sock", (int)getpid());
     child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
         if (freopen("/dev/null", "w", stderr) == NULL)
             _exit(3);
-        _exit(cm_server_main(&service, 5, argv));
+        _exit(cm_server_main(&service, 7, argv));
     }
     for (int i = 0; i < 200; i++) {
         if (access(sock_path, F_OK) == 0)
@@ -77,6 +94,7 @@ static int stop(void)
     kill(child, SIGTERM);
     ck_assert_int_eq(waitpid(child, &st, 0), child);
     unlink(sock_path);
+    unlink(key_path);
     return st;
 }
 

@@ -35,7 +35,6 @@ GRANT ALL ON ALL SEQUENCES IN SCHEMA install TO svc_install;
 GRANT USAGE ON SCHEMA core TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT ON core.accounts, core.memberships, core.api_keys, core.extension_tokens,
     core.auth_epoch TO svc_secrets, svc_identity, svc_install;
-GRANT EXECUTE ON FUNCTION core.auth_guard(bigint) TO svc_secrets, svc_identity, svc_install;
 GRANT EXECUTE ON FUNCTION core.auth_stale(bigint) TO svc_secrets, svc_identity, svc_install;
 -- Password hashes are for the sign-in page (svc-install) only.
 GRANT SELECT (id, email, created) ON core.users TO svc_secrets, svc_identity;

@@ -11,9 +11,9 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "cm/auth.h"
+#include "cm/sig.h"
 #include "cm/banned.h"
 
 #define NO_KEY_MESSAGE                                                                             \
@@ -81,8 +81,8 @@ const struct cm_stmt cm_auth_stmts[] = {
      * cache (cm_auth_cache_get()): fails with CM_AUTH_STALE_SQLSTATE when
      * anything deciding access changed since. */
     {"cm_auth_guard",
-     "SELECT CASE WHEN n = $1::bigint THEN true ELSE core.auth_stale($1::bigint) END"
-     " FROM core.auth_epoch",
+     "SELECT CASE WHEN (SELECT n FROM core.auth_epoch) = $1::bigint THEN true"
+     " ELSE core.auth_stale($1::bigint) END",
      1},
     {NULL, NULL, 0},
 };
@@ -342,22 +342,17 @@ static int field(char *dst, size_t cap, const char *src, struct cm_err *err)
 
 static int hash_matches(const char *key, const char *stored_hex)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[32];
-    char mine[64];
-    unsigned int mdlen = 0;
+    unsigned char md[CM_SHA256_LEN];
+    char mine[2 * CM_SHA256_LEN + 1];
     int ok;
 
-    if (stored_hex == NULL || strlen(stored_hex) != sizeof(mine))
+    if (stored_hex == NULL || strlen(stored_hex) != 2 * CM_SHA256_LEN)
         return 0;
-    if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return 0;
-    for (size_t i = 0; i < sizeof(md); i++) {
-        mine[2 * i] = hex[md[i] >> 4];
-        mine[2 * i + 1] = hex[md[i] & 15];
-    }
-    ok = CRYPTO_memcmp(mine, stored_hex, sizeof(mine)) == 0;
+    cm_sha256(key, strlen(key), md);
+    cm_hex_encode(md, sizeof(md), mine);
+    ok = CRYPTO_memcmp(mine, stored_hex, 2 * CM_SHA256_LEN) == 0;
     OPENSSL_cleanse(md, sizeof(md));
+    OPENSSL_cleanse(mine, sizeof(mine));
     return ok;
 }
 

@@ -13,6 +13,10 @@
 #include "cm/banned.h"
 
 #define SLOTS 256
+/* A cached extension token stops being a hit this long before it expires,
+ * so that no skew between this host's clock and PostgreSQL's lets an
+ * expired token through: past it, PostgreSQL's now() decides. */
+#define TOKEN_MARGIN 30
 
 struct slot {
     int used;
@@ -65,7 +69,7 @@ int cm_auth_cache_get(struct cm_auth_cache *c, const char *key, const char *stri
     s = &c->slots[d[0]];
     if (!s->used || CRYPTO_memcmp(s->digest, d, sizeof(d)) != 0)
         return 0;
-    if (s->auth.expires_at != 0 && s->auth.expires_at <= now) {
+    if (s->auth.expires_at != 0 && s->auth.expires_at - TOKEN_MARGIN <= now) {
         s->used = 0;
         return 0;
     }

@@ -4,9 +4,10 @@
  * A key is sk_test_<lookup:12><secret> or sk_live_<lookup:12><secret> in
  * base62. Only the lookup half and sha256(whole key) are stored
  * (core.api_keys). Resolving a key, its app's installation on the account
- * acted for and the app's permissions there is one prepared statement, read
- * on every request: no cache, so a revoked key or an uninstalled app is
- * locked out at once. */
+ * acted for and the app's permissions there is one prepared statement. A
+ * worker may keep the result in its cache (below) only with the epoch that
+ * statement saw, confirmed by a guard in the request's own first flight, so a
+ * revoked key or an uninstalled app is still locked out at once. */
 #ifndef CM_AUTH_H
 #define CM_AUTH_H
 
@@ -51,8 +52,8 @@ struct cm_auth {
 struct cm_auth_cache;
 struct cm_auth_cache *cm_auth_cache_new(void);    /* new, or NULL; cm_auth_cache_free() */
 void cm_auth_cache_free(struct cm_auth_cache *c); /* NULL-safe */
-/* 1 and *out filled on a hit (an extension token is a hit only until it
- * expires at `now`), else 0. */
+/* 1 and *out filled on a hit (an extension token only until 30 seconds
+ * before it expires, by `now`), else 0. */
 int cm_auth_cache_get(struct cm_auth_cache *c, const char *key, const char *stripe_account,
                       long long now, struct cm_auth *out);
 void cm_auth_cache_put(struct cm_auth_cache *c, const char *key, const char *stripe_account,

@@ -584,8 +584,8 @@ START_TEST(test_cache_hits_and_misses)
     /* A token is a hit only until it expires. */
     a.expires_at = 150;
     cm_auth_cache_put(c, "uxt_test_t", "acct_1", &a);
-    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 149, &out), 1);
-    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 150, &out), 0);
+    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 119, &out), 1);
+    ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 120, &out), 0);
     ck_assert_int_eq(cm_auth_cache_get(c, "uxt_test_t", "acct_1", 100, &out), 0);
     cm_auth_cache_clear(c);
     ck_assert_int_eq(cm_auth_cache_get(c, "sk_test_x", NULL, 100, &out), 0);

@@ -25,7 +25,7 @@
 
 #define NAME_MAX_LEN    5000
 #define PAYLOAD_MAX_LEN 5000
-#define USER_MAX_LEN    255
+#define USER_MAX_LEN    68 /* usr_ and 64 letters or digits, as core.users.id */
 #define SECRETS_URL     "/v1/apps/secrets"
 /* "under 100 years ahead": 100 Julian years. */
 #define EXPIRY_MAX_SECONDS (100LL * 36525 * 86400 / 100)
@@ -77,6 +77,21 @@ static int caller(const struct cm_req *req, int need_write, struct cm_err *err)
     return 0;
 }
 
+/* usr_ and 1 to 64 letters or digits: a user id, and nothing else (the
+ * audit target quotes it, so free text such as an email must not fit). */
+static int is_user_id(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n <= 4 || n > USER_MAX_LEN || strncmp(s, "usr_", 4) != 0)
+        return 0;
+    for (size_t i = 4; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z')))
+            return 0;
+    return 1;
+}
+
 /* scope[type], scope[user] and, when with_name, name: into c->key. */
 static int scope_and_name(const struct cm_req *req, int with_name, struct ctx *c,
                           struct cm_err *err)
@@ -96,6 +111,10 @@ static int scope_and_name(const struct cm_req *req, int with_name, struct ctx *c
         return -1;
     if (type == 1 && user == NULL)
         return cm_err_missing(err, "scope[user]");
+    if (type == 1 && !is_user_id(user))
+        return cm_err_invalid(
+            err, "scope[user]",
+            "Invalid scope[user]: must be a user id (usr_ and letters or digits).");
     if (type == 0 && user != NULL)
         return cm_err_invalid(err, "scope[user]",
                               "scope[user] can only be set when scope[type] is user.");
@@ -120,8 +139,7 @@ static int scope_and_name(const struct cm_req *req, int with_name, struct ctx *c
     return 0;
 }
 
-/* The row identity bound to the ciphertext. */
-static unsigned char *aad_of(const struct sec_key *k, size_t *len)
+unsigned char *sec_aad(const struct sec_key *k, size_t *len)
 {
     const char *parts[] = {k->app,        k->account,    k->livemode ? "live" : "test",
                            k->scope_type, k->scope_user, k->name};
@@ -140,7 +158,7 @@ static char *open_payload(const struct cm_req *req, const struct sec_row *r, str
                         .scope_user = r->scope_user,
                         .name = r->name};
     size_t aadlen = 0, len = 0;
-    unsigned char *aad = aad_of(&k, &aadlen);
+    unsigned char *aad = sec_aad(&k, &aadlen);
     char *plain = NULL;
 
     if (aad == NULL) {
@@ -240,7 +258,7 @@ int sec_set(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 
     if (req->cfg->keys == NULL)
         return cm_err_internal(err, "svc-secrets has no keyring (CM_KEY_FILE)");
-    aad = aad_of(&c.key, &aadlen);
+    aad = sec_aad(&c.key, &aadlen);
     if (aad == NULL)
         return cm_err_internal(err, "out of memory");
     if (cm_seal(req->cfg->keys, aad, aadlen, payload, strlen(payload), &blob, &bloblen, &key_id,

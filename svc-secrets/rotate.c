@@ -3,7 +3,9 @@
  * transaction, so the service keeps serving (a row being re-sealed is only
  * locked for its batch) and several rotators can run at once. Payloads are
  * opened with the key each row names, so the key file must still hold every
- * key in use: remove an old key only after this reports nothing left. */
+ * key in use: remove an old key only after this reports nothing left, and
+ * 24 hours after it stopped being the active one (stored idempotent
+ * responses live that long, sealed under the key of their day). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +24,14 @@
 static int reseal(struct cm_db *db, const struct cm_keyring *kr, const struct sec_row *r,
                   struct cm_err *err)
 {
-    const char *parts[] = {r->app,        r->account,    r->livemode ? "live" : "test",
-                           r->scope_type, r->scope_user, r->name};
+    struct sec_key k = {.app = r->app,
+                        .account = r->account,
+                        .livemode = r->livemode,
+                        .scope_type = r->scope_type,
+                        .scope_user = r->scope_user,
+                        .name = r->name};
     size_t aadlen = 0, plainlen = 0, bloblen = 0;
-    unsigned char *aad = cm_aad_build(&aadlen, 6, parts), *blob = NULL;
+    unsigned char *aad = sec_aad(&k, &aadlen), *blob = NULL;
     char *plain = NULL;
     const char *key_id = NULL;
     int ret = -1;

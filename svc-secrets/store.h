@@ -23,8 +23,8 @@ struct sec_key {
 
 void sec_key_hash(struct sec_key *k);
 
-/* A row as read back. blob/key_id are set only when the payload was asked
- * for; blob is new (free() via sec_row_release()). */
+/* A row as read back. blob is set only when the payload was asked for (new,
+ * freed by sec_row_release()); key_id always names the row's key. */
 struct sec_row {
     char id[CM_ID_MAX];
     long long created;

@@ -4,7 +4,7 @@
 # Prints each failure with the tool's output, then "N passed, M failed".
 set -uo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 passed=0
 failed=0
 

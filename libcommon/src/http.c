@@ -76,16 +76,6 @@ void cm_req_audit(struct cm_req *req, const char *action, const char *object_id,
         copy_trunc(req->audit_target, sizeof(req->audit_target), target);
 }
 
-const char *cm_req_header(const struct cm_req *req, const char *cgi_name)
-{
-    size_t n = strlen(cgi_name);
-
-    for (char **e = req->env; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, cgi_name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    return NULL;
-}
-
 json_t *cm_err_json(const struct cm_err *err)
 {
     json_t *e = json_object();

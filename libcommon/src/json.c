@@ -36,11 +36,6 @@ char *cm_json_dump(const json_t *v, size_t *len)
     return s;
 }
 
-int cm_json_set_str(json_t *obj, const char *key, const char *s)
-{
-    return json_object_set_new(obj, key, s ? json_string(s) : json_null());
-}
-
 int cm_page_parse(const json_t *params, struct cm_page *page, struct cm_err *err)
 {
     page->limit = 10;

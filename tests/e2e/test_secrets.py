@@ -255,8 +255,8 @@ LONGEST = {
     # the query: 30 kB for this one, past the web servers' default 8 kB
     # request line.
     "multibyte": (lambda: user_scope(), "\u00e9" * 5000, "\U0001f511" * 5000),
-    "scope user of 255": (
-        lambda: user_scope("u" * 255),
+    "longest user id": (
+        lambda: user_scope("usr_" + rand(64)),
         "ключ 🔑 & = + %20 [x]",
         "значение\n\t\"'\\ 🔒",
     ),
@@ -265,7 +265,7 @@ LONGEST = {
 
 @pytest.mark.parametrize("make_scope,name,payload", [pytest.param(*v, id=k) for k, v in LONGEST.items()])
 def test_limits_are_inclusive(as_app1, make_scope, name, payload):
-    """name and payload of exactly 5000 characters, scope[user] of 255."""
+    """name and payload of exactly 5000 characters, the longest user id (usr_ + 64)."""
     scope = make_scope()
     created = ok(as_app1.set(scope, name, payload))
     check_secret(created, name=name, scope=scope)
@@ -744,6 +744,12 @@ def test_set_is_idempotent(as_app1):
     resp = as_app1.set(scope, name, "different", ("expand[]", "payload"), headers={"Idempotency-Key": key})
     assert_error(resp, 400, error_type="idempotency_error", code=None, param=None)
     assert as_app1.payload(scope, name) == "changed"
+
+
+@pytest.mark.parametrize("user", ["someone@example.com", "usr_", "usr_a-b", "acct_1", "usr_" + "a" * 65])
+def test_scope_user_must_be_a_user_id(as_app1, user):
+    resp = as_app1.set({"type": "user", "user": user}, "n", "p")
+    assert_error(resp, 400, code=None, param="scope[user]")
 
 
 def test_stored_idempotent_response_is_sealed(as_app1, psql):

@@ -14,9 +14,6 @@ json_t *cm_json_list(const char *url, json_t *data, int has_more);
 /* Compact serialization, new string (free()), or NULL on allocation failure. */
 char *cm_json_dump(const json_t *v, size_t *len);
 
-/* Sets key to a string, or to null when s is NULL. 0 or -1 (allocation). */
-int cm_json_set_str(json_t *obj, const char *key, const char *s);
-
 /* Pagination (API.md section 3): limit 1..100 (default 10), starting_after,
  * ending_before (at most one of the two). Strings are borrowed from params. */
 struct cm_page {

@@ -1,6 +1,7 @@
 /* Logging: one line per event on stderr, "<time> <level> <service> <message>".
- * Thread-safe (one fprintf per line). Never pass parameters, keys, bodies or
- * personal data: callers log ids, routes, statuses and durations only. */
+ * Thread-safe: lines never interleave (access lines are batched, below).
+ * Never pass parameters, keys, bodies or personal data: callers log ids,
+ * routes, statuses and durations only. */
 #ifndef CM_LOG_H
 #define CM_LOG_H
 

@@ -36,6 +36,10 @@ GRANT USAGE ON SCHEMA core TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT ON core.accounts, core.memberships, core.api_keys, core.extension_tokens,
     core.auth_epoch TO svc_secrets, svc_identity, svc_install;
 GRANT EXECUTE ON FUNCTION core.auth_stale(bigint) TO svc_secrets, svc_identity, svc_install;
+-- Audit housekeeping that every service's background thread runs (both are
+-- SECURITY DEFINER: the chain and the partitions belong to the owner).
+GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer), core.audit_ensure_partitions()
+    TO svc_secrets, svc_identity, svc_install;
 -- Password hashes are for the sign-in page (svc-install) only.
 GRANT SELECT (id, email, created) ON core.users TO svc_secrets, svc_identity;
 GRANT SELECT ON core.users TO svc_install;

@@ -142,6 +142,8 @@ if [[ -x tests/e2e/test_migrate.sh ]]; then
 else
     fail_stage "migration tests" "tests/e2e/test_migrate.sh is missing or not executable"
 fi
+run_stage "audit chain and retention tests" counts_summary "$WORK/audit-chain.log" \
+    tests/e2e/test_audit_chain.sh
 deploy/pgctl.sh stop "$SCRATCH_PG" >>"$WORK/cleanup.log" 2>&1 || true
 SCRATCH_PG=""
 unset PGHOST PGPORT PGUSER PGDATABASE

@@ -5,6 +5,7 @@
  * change that did not happen. Text the client controls is cleaned here, once, rather than
  * trusted to every caller. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cm/audit.h"
@@ -13,9 +14,11 @@
 const struct cm_stmt cm_audit_stmts[] = {
     {"cm_audit_write",
      "INSERT INTO core.audit (request_id, service, action, actor, account_id, app_id, livemode,"
-     " object_id, status, error_code, client_addr, user_agent, target)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12, $13)",
-     13},
+     " object_id, status, error_code, client_addr, user_agent, target, route)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12, $13, $14)",
+     14},
+    {"cm_audit_chain", "SELECT core.audit_chain_extend(5000)", 0},
+    {"cm_audit_partitions", "SELECT core.audit_ensure_partitions()", 0},
     {NULL, NULL, 0},
 };
 
@@ -47,11 +50,31 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
     snprintf(status, sizeof(status), "%d", rec->status);
     /* In a transaction the row rides with the next statement or COMMIT,
      * whose failure it causes: the change and its row commit together. */
-    return cm_db_defer(db, "cm_audit_write", 13,
+    return cm_db_defer(db, "cm_audit_write", 14,
                        (const char *[]){rec->request_id, rec->service, rec->action, rec->actor,
                                         rec->account_id, rec->app_id, livemode,
                                         clean(rec->object_id, object_id), status, rec->error_code,
                                         rec->client_addr, clean(rec->user_agent, user_agent),
-                                        clean(rec->target, target)},
+                                        clean(rec->target, target), rec->route},
                        err);
+}
+
+long cm_audit_chain(struct cm_db *db, struct cm_err *err)
+{
+    PGresult *res = cm_db_exec(db, "cm_audit_chain", 0, NULL, err);
+    long n;
+
+    if (res == NULL)
+        return -1;
+    n = strtol(cm_db_value(res, 0, 0) ? cm_db_value(res, 0, 0) : "0", NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+int cm_audit_partitions(struct cm_db *db, struct cm_err *err)
+{
+    PGresult *res = cm_db_exec(db, "cm_audit_partitions", 0, NULL, err);
+
+    PQclear(res);
+    return res != NULL ? 0 : -1;
 }

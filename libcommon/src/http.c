@@ -129,6 +129,7 @@ void cm_req_audit_fill(const struct cm_req *req, struct cm_audit_rec *a, const c
     a->livemode = req->authenticated ? req->auth.livemode : -1;
     a->object_id = req->audit_object[0] ? req->audit_object : NULL;
     a->target = req->audit_target[0] ? req->audit_target : NULL;
+    a->route = req->route ? req->route_name : NULL;
     a->status = status;
     a->error_code = code && *code ? code : NULL;
     a->client_addr = req->remote_addr;

@@ -226,6 +226,8 @@ static int parse(struct cm_req *req, FCGX_Request *r, const struct server *srv, 
     req->route = cm_route_match(srv->svc->routes, srv->svc->nroutes, req->method, req->path, req);
     if (req->route == NULL)
         return unrecognized(req, err);
+    snprintf(req->route_name, sizeof(req->route_name), "%s %s", req->route->method,
+             req->route->pattern);
 
     req->params = json_object();
     if (req->params == NULL)
@@ -658,9 +660,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Housekeeping: every second it writes the buffered access lines; every
- * tick_seconds it prunes idempotency records and runs the service's task,
- * on a connection of its own. */
+/* Housekeeping, on a connection of its own: every second it writes the
+ * buffered access lines and extends the audit hash chain; every tick_seconds
+ * it keeps the audit partitions ready, prunes idempotency records and runs
+ * the service's own task. */
 static void *tick_main(void *arg)
 {
     struct server *srv = arg;
@@ -677,6 +680,9 @@ static void *tick_main(void *arg)
             elapsed = 0;
             cm_err_clear(&err);
             /* Housekeeping every service shares: idempotency records live 24 h. */
+            if (cm_audit_partitions(db, &err) < 0)
+                cm_log(CM_LOG_WARN, "audit partitions: %s",
+                       err.detail[0] ? err.detail : err.message);
             if (cm_idem_prune(db, &err) < 0)
                 cm_log(CM_LOG_WARN, "idempotency prune: %s",
                        err.detail[0] ? err.detail : err.message);
@@ -685,6 +691,12 @@ static void *tick_main(void *arg)
                        err.detail[0] ? err.detail : err.message);
             if (cm_db_in_tx(db))
                 cm_db_rollback(db);
+        }
+        if (db != NULL) {
+            struct cm_err err;
+
+            if (cm_audit_chain(db, &err) < 0)
+                cm_log(CM_LOG_WARN, "audit chain: %s", err.detail[0] ? err.detail : err.message);
         }
         cm_log_flush();
         clock_gettime(CLOCK_REALTIME, &until);

@@ -28,6 +28,7 @@ struct cm_audit_rec {
     const char *error_code;               /* Stripe error code or NULL */
     const char *client_addr, *user_agent; /* user_agent cleaned */
     const char *target; /* what was touched, readable ("user:usr_1/api_token"); cleaned */
+    const char *route;  /* the matched route, "POST /v1/apps/secrets"; NULL when none */
 };
 
 /* Inserts one row on db's current transaction (autocommit when none), so a
@@ -37,5 +38,13 @@ struct cm_audit_rec {
  * (invalid UTF-8) nor forge log lines. Returns 0, or -1 with a 500 in *err
  * (also when service or action is NULL). */
 int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_err *err);
+
+/* Housekeeping, run by every service's background thread (sql/core/0008):
+ * extends the hash chain over rows written since (one instance at a time
+ * does the work; the others return at once) and returns how many it chained,
+ * or -1 with *err. */
+long cm_audit_chain(struct cm_db *db, struct cm_err *err);
+/* Creates this month's and next month's partitions when missing. 0 or -1. */
+int cm_audit_partitions(struct cm_db *db, struct cm_err *err);
 
 #endif

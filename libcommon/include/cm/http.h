@@ -64,7 +64,8 @@ struct cm_req {
     char audit_actor[72];                     /* overrides the key id, e.g. a signed-in user id */
     char audit_target[CM_AUDIT_TEXT_MAX + 1]; /* core.audit.target: "account/api_token" */
 
-    int auth_cached; /* private: auth came from the worker's cache (epoch guard pending) */
+    int auth_cached;      /* private: auth came from the worker's cache (epoch guard pending) */
+    char route_name[160]; /* "POST /v1/apps/secrets" once a route matched (core.audit.route) */
 };
 
 struct cm_resp {

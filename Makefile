@@ -57,7 +57,7 @@ $(B)/obj/%.o: %.c
 
 -include $(OBJS:.o=.d)
 
-.PHONY: all deps run stop test unit e2e bench install clean format format-check
+.PHONY: all deps run stop test unit e2e bench report install clean format format-check
 
 # Installs the Debian packages the project needs when any is missing.
 deps:
@@ -77,6 +77,14 @@ test: deps
 
 bench: deps all
 	@tests/load/bench.sh
+
+# Audit reports from the local stack's database (sql/reports/report.py): one
+# CSV per view and report.html for the UTC days FROM..TO, both included
+# (default: the 30 days ending today), into OUT (default var/report).
+OUT ?= var/report
+report:
+	@pg_env=$$(deploy/pgctl.sh env "$${STACK_DIR:-var}/pg") && eval "$$pg_env" && \
+	    sql/reports/report.py $(if $(FROM),--from '$(FROM)') $(if $(TO),--to '$(TO)') --out '$(OUT)'
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)

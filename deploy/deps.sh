@@ -20,7 +20,7 @@ packages=(
     libfcgi-dev libjansson-dev check libssl-dev libpq-dev libcurl4-openssl-dev
     postgresql nginx-light apache2
     python3 python3-pytest python3-stripe
-    wrk curl ca-certificates clang-format shellcheck
+    wrk curl ca-certificates clang-format shellcheck chromium
 )
 
 # PostgreSQL's contrib modules (pgcrypto) ship in postgresql-15 on Debian 12;

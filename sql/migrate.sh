@@ -15,7 +15,10 @@
 #   4. applies, schema by schema (core, install, secrets, identity) in version
 #      order, each pending file in a transaction of its own that also records
 #      it in migrations.applied, printing one line per file;
-#   5. applies DIR/grants.sql (every run: new tables need their grants).
+#   5. applies DIR/grants.sql (every run: new tables need their grants);
+#   6. applies every DIR/reports/*.sql in name order, all in one transaction
+#      (every run: the report views are idempotent definitions, not
+#      versioned migrations).
 # A session-level advisory lock, held from step 1 to the end, keeps two
 # runners from interleaving; the second waits. Re-running is a no-op.
 # --dry-run lists the pending files and changes nothing. --dir (default: this
@@ -129,6 +132,20 @@ load_applied() {
     done <<<"$rows"
 }
 
+# Applies DIR/reports/*.sql (views over the audit log), in name order, in one
+# transaction: a broken file leaves the previous definitions in place.
+apply_reports() {
+    local path files=()
+    for path in "$dir/reports"/*.sql; do
+        if [[ -e $path ]]; then
+            files+=(-f "$path")
+        fi
+    done
+    [[ ${#files[@]} -gt 0 ]] || return 0
+    "${PSQL[@]}" --single-transaction "${files[@]}" ||
+        die "reports/*.sql failed: none of them was applied"
+}
+
 # Pending "schema:version" keys, in the order they apply.
 pending() {
     local schema version
@@ -184,6 +201,7 @@ main() {
         apply "$key"
     done
     "${PSQL[@]}" --single-transaction -f "$dir/grants.sql" || die "grants.sql failed"
+    apply_reports
 }
 
 main

@@ -5,7 +5,8 @@
 #   1. build build-asan/ (services and the Check runner)
 #   2. a scratch PostgreSQL with the migrations applied
 #   3. the Check unit tests against it          4. tests/e2e/test_migrate.sh
-#   5. the stack behind nginx: pytest (tests/e2e, tests/sdk/python), stripe-node
+#   5. the stack behind nginx: pytest (tests/e2e, tests/sdk/python), stripe-node,
+#      the audit report (sql/reports/report.py) opened in chromium
 #   6. the stack behind Apache: the pytest smoke subset
 #   7. the services' logs hold no sanitizer report, and they stopped on SIGTERM
 #
@@ -162,6 +163,18 @@ if start_stack nginx; then
     else
         tail -n 20 "$WORK/npm.log"
         fail_stage "stripe-node (nginx)" "npm ci failed"
+    fi
+    # The audit report of the test activity, then chromium opens it.
+    note "audit report: sql/reports/report.py into $WORK/report"
+    if pg_env=$(deploy/pgctl.sh env "$STACK_DIR/pg") &&
+        (eval "$pg_env" && sql/reports/report.py --out "$WORK/report") >"$WORK/report.log" 2>&1 &&
+        npm ci --prefix tests/browser --no-audit --no-fund >"$WORK/npm-browser.log" 2>&1; then
+        run_stage "browser: report.html in chromium" counts_node "$WORK/browser.log" \
+            env REPORT_HTML="$WORK/report/report.html" SCREENSHOT_DIR="$WORK/report" \
+            node --test --test-reporter=tap tests/browser/
+    else
+        tail -n 20 "$WORK/report.log" "$WORK/npm-browser.log" 2>/dev/null || true
+        fail_stage "browser: report.html in chromium" "report.py or npm ci (tests/browser) failed"
     fi
 fi
 stop_stack nginx

@@ -111,7 +111,8 @@ check "applied files are recorded with their sha256" test \
 
 # --- Refusals -------------------------------------------------------------
 copy=$(sql_copy)
-printf 'SELECT 1;\n' >"$copy/core/0009_gap.sql"
+core_files=("$copy"/core/[0-9][0-9][0-9][0-9]_*.sql)
+printf 'SELECT 1;\n' >"$copy/core/$(printf '%04d' $((${#core_files[@]} + 2)))_gap.sql"
 refused "a gap in versions is refused" 'version [0-9]{4} is missing' "$MIGRATE" --dir "$copy"
 
 copy=$(sql_copy)

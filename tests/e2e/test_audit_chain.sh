@@ -20,33 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    printf 'ok   %s\n' "$1"
-}
-not_ok() {
-    failed=$((failed + 1))
-    printf 'FAIL %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | sed 's/^/     | /'
-}
-check() { # NAME CMD...: passes when CMD succeeds
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-refused() { # NAME PATTERN CMD...: passes when CMD fails with output matching PATTERN
-    local name=$1 pattern=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then
-        not_ok "$name" "succeeded: $out"
-    elif grep -Eq -- "$pattern" <<<"$out"; then
-        ok "$name"
-    else
-        not_ok "$name" "$out"
-    fi
-}
+# shellcheck source=tests/lib/shtest.sh
+. "$ROOT/tests/lib/shtest.sh"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 as_service() { q -U svc_secrets "$@"; }
 
@@ -141,5 +116,4 @@ as_service -c "INSERT INTO core.audit (at, service, action, status)
                SELECT core.audit_chain_extend(10)" >/dev/null
 check "new rows chain on after retention" "$AUDIT" verify
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[[ $failed -eq 0 ]]
+shtest_summary

@@ -17,37 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    printf 'ok   %s\n' "$1"
-}
-not_ok() {
-    failed=$((failed + 1))
-    printf 'FAIL %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | sed 's/^/     | /'
-}
-
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-
-# refused NAME PATTERN CMD...: passes when CMD fails with output matching PATTERN.
-refused() {
-    local name=$1 pattern=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then
-        not_ok "$name" "succeeded: $out"
-    elif grep -Eq -- "$pattern" <<<"$out"; then
-        ok "$name"
-    else
-        not_ok "$name" "$out"
-    fi
-}
+# shellcheck source=tests/lib/shtest.sh
+. "$ROOT/tests/lib/shtest.sh"
 
 # Runs CMD...; fails when it fails or prints anything.
 silent() {
@@ -228,5 +199,4 @@ check "uninstalling removes access" test \
 refused "one published version per app" 'app_versions_one_published' sql_as "$SUPERUSER" \
     "UPDATE install.app_versions SET published = true WHERE version = '1.0.0'"
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-((failed == 0))
+shtest_summary

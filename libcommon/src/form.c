@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cm/form.h"
+#include "cm/sig.h"
 #include "cm/banned.h"
 
 #define NAME_CAP sizeof(((struct cm_err *)0)->param)
@@ -41,17 +42,6 @@ struct item {
     json_t *value;
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Form-decodes n bytes into out (which has room for n), '+' as a space.
  * -1 on a truncated or non-hex escape. */
 static int unescape(const char *in, size_t n, char *out, size_t *outlen)
@@ -66,7 +56,8 @@ static int unescape(const char *in, size_t n, char *out, size_t *outlen)
         } else if (c == '%') {
             int hi, lo;
 
-            if (n - i < 3 || (hi = hexval(in[i + 1])) < 0 || (lo = hexval(in[i + 2])) < 0)
+            if (n - i < 3 || (hi = cm_hex_digit(in[i + 1])) < 0 ||
+                (lo = cm_hex_digit(in[i + 2])) < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
             i += 2;

@@ -5,18 +5,8 @@
 #include <string.h>
 
 #include "cm/http.h"
+#include "cm/sig.h"
 #include "cm/banned.h"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes seg[0..len) into out; -1 on a bad escape, an embedded NUL, a '/'
  * produced by %2F (ids never hold one), or overflow. */
@@ -30,8 +20,8 @@ static int decode_segment(const char *seg, size_t len, char *out, size_t cap)
             int hi, lo;
             if (i + 2 >= len)
                 return -1;
-            hi = hexval(seg[i + 1]);
-            lo = hexval(seg[i + 2]);
+            hi = cm_hex_digit(seg[i + 1]);
+            lo = cm_hex_digit(seg[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

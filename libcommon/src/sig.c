@@ -88,7 +88,7 @@ void cm_hex_encode(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int cm_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -103,8 +103,8 @@ int cm_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 {
     for (size_t i = 0; i < outlen; i++) {
         /* A NUL is not a hex digit, so a short string stops here. */
-        int hi = hex_value(hex[2 * i]);
-        int lo = hi < 0 ? -1 : hex_value(hex[2 * i + 1]);
+        int hi = cm_hex_digit(hex[2 * i]);
+        int lo = hi < 0 ? -1 : cm_hex_digit(hex[2 * i + 1]);
 
         if (lo < 0)
             return -1;

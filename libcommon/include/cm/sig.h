@@ -27,6 +27,9 @@ int cm_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msgle
  * bytes). */
 void cm_hex_encode(const unsigned char *in, size_t len, char *out);
 
+/* The value of one hex digit (either case), or -1 for anything else. */
+int cm_hex_digit(int c);
+
 /* Decodes hex (either case) of exactly 2 * outlen characters, then the NUL,
  * into out. Returns 0, or -1 on a wrong length or a non-hex character (out
  * may then be partly written). */

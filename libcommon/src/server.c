@@ -44,7 +44,8 @@
 struct server {
     const struct cm_service *svc;
     const struct cm_config *cfg;
-    const struct cm_stmt *sets[6]; /* libcommon's statement sets + the service's, NULL-ended */
+    const struct cm_stmt
+        *sets[6 + CM_SERVICE_MAX_SETS]; /* libcommon's + the service's, NULL-ended */
     int sock;
     atomic_int stop;
     pthread_mutex_t tick_mu;
@@ -712,6 +713,45 @@ static void *tick_main(void *arg)
     return NULL;
 }
 
+/* The service's queue worker (struct cm_service.work), on a connection of
+ * its own. Between calls with nothing to do it sleeps on the tick condition,
+ * so shutdown wakes it at once. */
+static void *work_main(void *arg)
+{
+    struct server *srv = arg;
+    struct cm_db *db = open_db(srv);
+    unsigned idle_ms = srv->svc->work_idle_ms ? srv->svc->work_idle_ms : 1000;
+
+    while (db != NULL && !atomic_load(&srv->stop)) {
+        struct cm_err err;
+        struct timespec until;
+        int done;
+
+        cm_err_clear(&err);
+        done = srv->svc->work(db, srv->cfg, srv->svc->work_ctx, &err);
+        if (cm_db_in_tx(db))
+            cm_db_rollback(db);
+        if (done > 0)
+            continue;
+        if (done < 0)
+            cm_log(CM_LOG_WARN, "queue worker: %s", err.detail[0] ? err.detail : err.message);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += idle_ms / 1000;
+        until.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&srv->tick_mu);
+        while (!atomic_load(&srv->stop) &&
+               pthread_cond_timedwait(&srv->tick_cv, &srv->tick_mu, &until) != ETIMEDOUT)
+            ;
+        pthread_mutex_unlock(&srv->tick_mu);
+    }
+    cm_db_free(db);
+    return NULL;
+}
+
 static int open_socket(const struct cm_config *cfg)
 {
     const char *addr = cfg->listen;
@@ -745,8 +785,8 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     struct cm_config cfg;
     struct server srv;
     struct worker *workers = NULL;
-    pthread_t ticker;
-    int have_ticker = 0, nstarted = 0, sig = 0, status = 1;
+    pthread_t ticker, worker;
+    int have_ticker = 0, have_worker = 0, nstarted = 0, sig = 0, status = 1;
     sigset_t set;
     struct cm_err err;
 
@@ -774,8 +814,21 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     srv.sets[1] = cm_idem_stmts;
     srv.sets[2] = cm_audit_stmts;
     srv.sets[3] = cm_events_stmts;
-    srv.sets[4] = svc->stmts;
-    srv.sets[5] = NULL;
+    {
+        size_t n = 4;
+
+        if (svc->stmts != NULL)
+            srv.sets[n++] = svc->stmts;
+        for (size_t i = 0; svc->stmt_sets != NULL && svc->stmt_sets[i] != NULL; i++) {
+            if (i == CM_SERVICE_MAX_SETS) {
+                cm_log(CM_LOG_ERROR, "more than %d statement sets", CM_SERVICE_MAX_SETS);
+                cm_config_release(&cfg);
+                return 1;
+            }
+            srv.sets[n++] = svc->stmt_sets[i];
+        }
+        srv.sets[n] = NULL;
+    }
     atomic_init(&srv.stop, 0);
     pthread_mutex_init(&srv.tick_mu, NULL);
     pthread_cond_init(&srv.tick_cv, NULL);
@@ -816,6 +869,8 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     }
     if (pthread_create(&ticker, NULL, tick_main, &srv) == 0)
         have_ticker = 1;
+    if (svc->work != NULL && pthread_create(&worker, NULL, work_main, &srv) == 0)
+        have_worker = 1;
     cm_log(CM_LOG_INFO, "listening on %s with %d workers", cfg.listen, cfg.threads);
 
     sigwait(&set, &sig);
@@ -834,6 +889,8 @@ join:
     }
     if (have_ticker)
         pthread_join(ticker, NULL);
+    if (have_worker)
+        pthread_join(worker, NULL);
     close(srv.sock);
     cm_log(CM_LOG_INFO, "stopped"); /* after the buffered access lines */
 out:

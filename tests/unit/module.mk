@@ -1,9 +1,12 @@
-# One Check runner for libcommon. Each tests/unit/libcommon/check_<mod>.c
-# defines `Suite *suite_<mod>(void)`; the list of suites is generated from the
-# sources so that adding a suite file is all it takes.
-# Other .c files there (fixtures, a FastCGI test client) are linked in too.
-UNIT_SRCS := $(sort $(wildcard tests/unit/libcommon/check_*.c))
-UNIT_ALL := $(sort $(wildcard tests/unit/libcommon/*.c))
+# One Check runner for libcommon and the services' modules. Each
+# tests/unit/<dir>/check_<mod>.c defines `Suite *suite_<mod>(void)`; the list
+# of suites is generated from the sources so that adding a suite file is all
+# it takes. Other .c files there (fixtures, a FastCGI test client) are linked
+# in too, and so is every service object but its main.o (service symbols
+# carry the service's prefix: sec_, inst_, idn_).
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/check_*.c))
+UNIT_ALL := $(sort $(wildcard tests/unit/*/*.c))
+UNIT_SVC_OBJS := $(filter-out %/main.o,$(SVC_SECRETS_OBJS) $(SVC_IDENTITY_OBJS) $(SVC_INSTALL_OBJS))
 UNIT_OBJS := $(UNIT_ALL:%.c=$(B)/obj/%.o) $(B)/obj/tests/unit/runner.o
 OBJS += $(UNIT_OBJS)
 
@@ -16,7 +19,7 @@ $(B)/obj/tests/unit/runner.o: tests/unit/runner.c $(B)/tests/unit/suites.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(B)/tests/unit $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/tests/unit/check_libcommon: $(UNIT_OBJS) $(LIB)
+$(B)/tests/unit/check_libcommon: $(UNIT_OBJS) $(UNIT_SVC_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
 
 # Suite constructors are declared by the generated runner, not by a header.

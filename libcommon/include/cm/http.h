@@ -30,8 +30,9 @@
 #include "cm/err.h"
 #include "cm/ids.h"
 
-#define CM_MAX_CAPTURES 4
-#define CM_CAPTURE_MAX  256
+#define CM_MAX_CAPTURES     4
+#define CM_CAPTURE_MAX      256
+#define CM_SERVICE_MAX_SETS 8
 
 struct cm_service;
 struct cm_route;
@@ -137,11 +138,24 @@ struct cm_service {
     const struct cm_route *routes;
     size_t nroutes;
     const struct cm_stmt *stmts; /* the service's statement set ({NULL}-ended), or NULL */
-    size_t max_body;             /* default body cap (CM_MAX_BODY overrides) */
+    /* More sets, one per module of the service: a NULL-ended array of them
+     * (at most CM_SERVICE_MAX_SETS), or NULL. Names must be unique across
+     * all sets. */
+    const struct cm_stmt *const *stmt_sets;
+    size_t max_body; /* default body cap (CM_MAX_BODY overrides) */
     /* Optional background task, run every tick_seconds on its own thread and
      * connection (purging, delivery). Returns 0 or -1 with *err (logged). */
     int (*tick)(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err);
     unsigned tick_seconds;
+    /* Optional queue worker (webhook delivery, checks), on a thread and
+     * connection of its own so that slow work never delays housekeeping.
+     * Called in a loop: a return > 0 (items done) calls it again at once;
+     * 0 (nothing due) waits work_idle_ms (default 1000) or until shutdown;
+     * -1 logs *err and waits the same. work_ctx is passed through. On
+     * SIGTERM the call in progress finishes, then the thread stops. */
+    int (*work)(struct cm_db *db, const struct cm_config *cfg, void *work_ctx, struct cm_err *err);
+    void *work_ctx;
+    unsigned work_idle_ms;
 };
 
 /* The whole of a service's main(): configuration, socket, workers, signals.

@@ -47,6 +47,31 @@ static const struct cm_route routes[] = {
 static const struct cm_service service = {
     .name = "svc-test", .routes = routes, .nroutes = 4, .max_body = 2048};
 
+/* A queue worker that reports each call by appending one byte to the file
+ * named by ctx: busy (1) for its first three calls, idle (0) after. */
+static int count_work(struct cm_db *db, const struct cm_config *cfg, void *ctx, struct cm_err *err)
+{
+    FILE *f = fopen(ctx, "a");
+    long n;
+
+    (void)db, (void)cfg, (void)err;
+    if (f == NULL)
+        return -1;
+    fputc('w', f);
+    n = ftell(f);
+    fclose(f);
+    return n <= 3 ? 1 : 0;
+}
+
+static char work_path[64];
+static const struct cm_service work_service = {.name = "svc-test",
+                                               .routes = routes,
+                                               .nroutes = 4,
+                                               .max_body = 2048,
+                                               .work = count_work,
+                                               .work_ctx = work_path,
+                                               .work_idle_ms = 60000};
+
 static char sock_path[64];
 static char key_path[64];
 static pid_t child;
@@ -65,7 +90,7 @@ static void write_key_file(void)
     close(fd);
 }
 
-static void start(void)
+static void start_service(const struct cm_service *svc)
 {
     char *argv[] = {"svc-test", "--listen",   sock_path, "--threads",
                     "2",        "--key-file", key_path,  NULL};
@@ -77,7 +102,7 @@ static void start(void)
     if (child == 0) {
         if (freopen("/dev/null", "w", stderr) == NULL)
             _exit(3);
-        _exit(cm_server_main(&service, 7, argv));
+        _exit(cm_server_main(svc, 7, argv));
     }
     for (int i = 0; i < 200; i++) {
         if (access(sock_path, F_OK) == 0)
@@ -85,6 +110,11 @@ static void start(void)
         usleep(25 * 1000);
     }
     ck_abort_msg("server did not open %s", sock_path);
+}
+
+static void start(void)
+{
+    start_service(&service);
 }
 
 static int stop(void)
@@ -276,6 +306,40 @@ START_TEST(test_graceful_shutdown_finishes_in_flight)
 }
 END_TEST
 
+/* The worker runs again at once while it has work, then idles; SIGTERM
+ * wakes it from a 60 s idle wait (the test's timeout is 20 s) and the
+ * process exits 0. */
+START_TEST(test_queue_worker_runs_and_stops)
+{
+    char buf[64] = "";
+    FILE *f;
+    int st;
+
+    snprintf(work_path, sizeof(work_path), "/tmp/cm-test-work-%d", (int)getpid());
+    unlink(work_path);
+    start_service(&work_service);
+    for (int i = 0; i < 200 && strlen(buf) < 4; i++) {
+        usleep(25 * 1000);
+        f = fopen(work_path, "r");
+        if (f != NULL) {
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+            buf[n] = '\0';
+            fclose(f);
+        }
+    }
+    ck_assert_str_eq(buf, "wwww"); /* three busy rounds, then one idle */
+    st = stop();
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    f = fopen(work_path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq((int)fread(buf, 1, sizeof(buf) - 1, f), 4); /* not called again */
+    fclose(f);
+    unlink(work_path);
+}
+END_TEST
+
 Suite *suite_server(void)
 {
     Suite *s = suite_create("server");
@@ -287,6 +351,7 @@ Suite *suite_server(void)
     tcase_add_test(tc, test_body_cap_and_params);
     tcase_add_test(tc, test_missing_request_uri_is_414);
     tcase_add_test(tc, test_graceful_shutdown_finishes_in_flight);
+    tcase_add_test(tc, test_queue_worker_runs_and_stops);
     suite_add_tcase(s, tc);
     return s;
 }

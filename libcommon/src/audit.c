@@ -18,6 +18,7 @@ const struct cm_stmt cm_audit_stmts[] = {
      " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12, $13, $14)",
      14},
     {"cm_audit_chain", "SELECT core.audit_chain_extend(5000)", 0},
+    {"cm_audit_rollup", "SELECT core.audit_rollup_advance(7)", 0},
     {"cm_audit_partitions", "SELECT core.audit_ensure_partitions()", 0},
     {NULL, NULL, 0},
 };
@@ -62,6 +63,18 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
 long cm_audit_chain(struct cm_db *db, struct cm_err *err)
 {
     PGresult *res = cm_db_exec(db, "cm_audit_chain", 0, NULL, err);
+    long n;
+
+    if (res == NULL)
+        return -1;
+    n = strtol(cm_db_value(res, 0, 0) ? cm_db_value(res, 0, 0) : "0", NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+long cm_audit_rollup(struct cm_db *db, struct cm_err *err)
+{
+    PGresult *res = cm_db_exec(db, "cm_audit_rollup", 0, NULL, err);
     long n;
 
     if (res == NULL)

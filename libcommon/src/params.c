@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cm/params.h"
 #include "cm/banned.h"
@@ -291,9 +292,9 @@ int cm_param_bool(const json_t *params, const char *path, unsigned flags, int *o
     s = json_string_value(v);
     if (json_is_boolean(v)) {
         *out = json_is_true(v);
-    } else if (s != NULL && strcmp(s, "true") == 0) {
+    } else if (s != NULL && strcasecmp(s, "true") == 0) {
         *out = 1;
-    } else if (s != NULL && strcmp(s, "false") == 0) {
+    } else if (s != NULL && strcasecmp(s, "false") == 0) {
         *out = 0;
     } else {
         return type_error(err, path, "boolean", v);

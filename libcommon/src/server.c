@@ -568,6 +568,7 @@ static void serve(struct worker *w, FCGX_Request *r)
     req.remote_addr = env(r, "REMOTE_ADDR");
     req.remote_user = env(r, "REMOTE_USER");
     req.cookie = env(r, "HTTP_COOKIE");
+    req.origin = env(r, "HTTP_ORIGIN");
     req.https = env(r, "HTTPS");
 
     if (cm_id_new(req.request_id, sizeof(req.request_id), "req_", &err) < 0 || path == NULL) {
@@ -663,8 +664,8 @@ static void *worker_main(void *arg)
 
 /* Housekeeping, on a connection of its own: every second it writes the
  * buffered access lines and extends the audit hash chain; every tick_seconds
- * it keeps the audit partitions ready, prunes idempotency records and runs
- * the service's own task. */
+ * it keeps the audit partitions ready, rolls up closed days for the reports,
+ * prunes idempotency records and runs the service's own task. */
 static void *tick_main(void *arg)
 {
     struct server *srv = arg;
@@ -684,6 +685,8 @@ static void *tick_main(void *arg)
             if (cm_audit_partitions(db, &err) < 0)
                 cm_log(CM_LOG_WARN, "audit partitions: %s",
                        err.detail[0] ? err.detail : err.message);
+            if (cm_audit_rollup(db, &err) < 0)
+                cm_log(CM_LOG_WARN, "audit rollup: %s", err.detail[0] ? err.detail : err.message);
             if (cm_idem_prune(db, &err) < 0)
                 cm_log(CM_LOG_WARN, "idempotency prune: %s",
                        err.detail[0] ? err.detail : err.message);

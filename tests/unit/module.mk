@@ -23,4 +23,6 @@ $(B)/tests/unit/check_libcommon: $(UNIT_OBJS) $(UNIT_SVC_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
 
 # Suite constructors are declared by the generated runner, not by a header.
+# Service headers are included by their path from the top ("svc-install/x.h").
 $(UNIT_OBJS): CFLAGS += -Wno-missing-prototypes
+$(UNIT_OBJS): CPPFLAGS += -I.

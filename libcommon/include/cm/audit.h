@@ -44,6 +44,10 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
  * does the work; the others return at once) and returns how many it chained,
  * or -1 with *err. */
 long cm_audit_chain(struct cm_db *db, struct cm_err *err);
+/* Housekeeping too (sql/core/0012): rolls up to 7 closed days of audit rows
+ * into the daily tables the report views read (one instance at a time).
+ * Returns the days rolled up, or -1 with *err. */
+long cm_audit_rollup(struct cm_db *db, struct cm_err *err);
 /* Creates this month's and next month's partitions when missing. 0 or -1. */
 int cm_audit_partitions(struct cm_db *db, struct cm_err *err);
 

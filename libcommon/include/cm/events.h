@@ -37,7 +37,9 @@ enum cm_events_col {
 };
 
 /* Writes one core.events row on db's current transaction (the caller's
- * BEGIN; autocommit when none). type is the event name
+ * BEGIN; autocommit when none). In a transaction the INSERT is deferred
+ * (cm_db_defer): it is sent with the next statement or the COMMIT, and its
+ * failure fails that, so the change never commits without its event. type is the event name
  * ("identity.verification_session.verified"); account_id, app_id,
  * request_id and idempotency_key may be NULL. data_object is borrowed and
  * becomes data.object; previous_attributes (borrowed, NULL for none) becomes

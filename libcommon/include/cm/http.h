@@ -43,7 +43,8 @@ struct cm_req {
     const char *method, *path, *query, *content_type;
     const char *authorization, *stripe_account, *idempotency_key, *stripe_version;
     const char *user_agent, *remote_addr, *remote_user, *cookie, *https;
-    const char *body; /* the raw body (NUL-terminated), body_len bytes */
+    const char *origin; /* HTTP_ORIGIN: the Origin header browsers send with a POST */
+    const char *body;   /* the raw body (NUL-terminated), body_len bytes */
     size_t body_len;
 
     json_t *params;                                 /* decoded query + urlencoded body; borrowed */

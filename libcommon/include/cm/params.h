@@ -19,7 +19,8 @@
  *    for '<path>'. ..."
  *  - not an integer: code parameter_invalid_integer, "Invalid integer: <value>"
  *  - out of range: "This value must be greater than or equal to <min>." (or less than or equal)
- *  - not true/false: "Invalid boolean: <value>"
+ *  - not true/false (any case: python3-stripe 5 and stripe-dotnet send
+ *    "True"/"False", which Stripe's v1 API accepts): "Invalid boolean: <value>"
  *  - not in an enum: "Invalid <path>: must be one of a, b or c"
  *  - wrong JSON type: "Invalid string: {...}", "Invalid object", "Invalid array"
  *  - too long: "Invalid <path>: must be at most <n> characters"

@@ -17,6 +17,15 @@
 --   NULL in a grouping column means the audit row carried none (e.g. no
 --   Stripe-Account, an unknown URL, a request without a key).
 -- Rows exist only for days and groups with at least one audited action.
+--
+-- Each view reads its report in two parts (sql/core/0012, README.md): the
+-- days rolled up from core.audit_rollup_<report>, the other days ("live":
+-- today, days not rolled up yet or made stale by a backdated row) from the
+-- aggregate over the raw rows, core.audit_daily_<report>, as
+-- core.audit_rollup_coverage assigns them. The live part's extra bound
+-- `day >= live[1]` changes no result: it keeps the planner's estimate at the
+-- few live days (without it the estimate of an unknown array of days turns
+-- on JIT compilation, which alone costs ~200 ms).
 CREATE SCHEMA IF NOT EXISTS reports;
 COMMENT ON SCHEMA reports IS
     'Read-only audit reports over core.audit, one row per UTC day and group; filter with WHERE day >= ... AND day < ... (see sql/reports/*.sql)';

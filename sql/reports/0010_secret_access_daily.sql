@@ -9,20 +9,12 @@
 --      AND app_id = 'com.example.app'
 --    GROUP BY 1, 2;
 CREATE OR REPLACE VIEW reports.secret_access_daily AS
-SELECT (a.at AT TIME ZONE 'UTC')::date AS day,
-       a.app_id,
-       a.account_id,
-       a.livemode,
-       a.actor,
-       count(*) FILTER (WHERE a.action = 'secret.read' AND a.status < 400) AS reads,
-       count(*) FILTER (WHERE a.action = 'secret.set' AND a.status < 400) AS sets,
-       count(*) FILTER (WHERE a.action = 'secret.delete' AND a.status < 400) AS deletes,
-       count(*) FILTER (WHERE a.status >= 400) AS rejected,
-       min(a.at) AS first_at,
-       max(a.at) AS last_at
-  FROM core.audit a
- WHERE a.action IN ('secret.read', 'secret.set', 'secret.delete')
- GROUP BY 1, 2, 3, 4, 5;
+SELECT r.* FROM core.audit_rollup_secret_access r
+ WHERE r.day = ANY ((SELECT c.trusted FROM core.audit_rollup_coverage c)::date[])
+UNION ALL
+SELECT a.* FROM core.audit_daily_secret_access a
+ WHERE a.day = ANY ((SELECT c.live FROM core.audit_rollup_coverage c)::date[])
+   AND a.day >= (SELECT c.live[1] FROM core.audit_rollup_coverage c);
 
 COMMENT ON VIEW reports.secret_access_daily IS
     'Secret Store access per UTC day, app, account, mode and actor (audit actions secret.read/set/delete). Filter: WHERE day >= ... AND day < ...';

@@ -8,17 +8,12 @@
 --    WHERE day >= DATE '2024-05-01' AND day < DATE '2024-06-01'
 --    GROUP BY 1, 2 ORDER BY 3 DESC;
 CREATE OR REPLACE VIEW reports.auth_failures_daily AS
-SELECT (a.at AT TIME ZONE 'UTC')::date AS day,
-       a.actor AS key_prefix,
-       a.client_addr,
-       count(*) AS failures,
-       count(*) FILTER (WHERE a.status = 401) AS unauthenticated,
-       count(*) FILTER (WHERE a.status = 403) AS forbidden,
-       min(a.at) AS first_at,
-       max(a.at) AS last_at
-  FROM core.audit a
- WHERE a.action = 'auth.failed'
- GROUP BY 1, 2, 3;
+SELECT r.* FROM core.audit_rollup_auth_failures r
+ WHERE r.day = ANY ((SELECT c.trusted FROM core.audit_rollup_coverage c)::date[])
+UNION ALL
+SELECT a.* FROM core.audit_daily_auth_failures a
+ WHERE a.day = ANY ((SELECT c.live FROM core.audit_rollup_coverage c)::date[])
+   AND a.day >= (SELECT c.live[1] FROM core.audit_rollup_coverage c);
 
 COMMENT ON VIEW reports.auth_failures_daily IS
     'Failed authentications (audit action auth.failed) per UTC day, key prefix and client address. Filter: WHERE day >= ... AND day < ...';

@@ -9,22 +9,12 @@
 --    WHERE day >= DATE '2024-05-01' AND day < DATE '2024-06-01'
 --    GROUP BY 1 ORDER BY 1;
 CREATE OR REPLACE VIEW reports.identity_outcomes_daily AS
-SELECT (a.at AT TIME ZONE 'UTC')::date AS day,
-       a.account_id,
-       a.livemode,
-       a.error_code,
-       count(*) FILTER (WHERE a.action = 'identity.session.created' AND a.status < 400) AS created,
-       count(*) FILTER (WHERE a.action = 'identity.session.processing' AND a.status < 400) AS processing,
-       count(*) FILTER (WHERE a.action = 'identity.session.verified' AND a.status < 400) AS verified,
-       count(*) FILTER (WHERE a.action = 'identity.session.requires_input' AND a.status < 400) AS requires_input,
-       count(*) FILTER (WHERE a.action = 'identity.session.canceled' AND a.status < 400) AS canceled,
-       count(*) FILTER (WHERE a.action = 'identity.session.redacted' AND a.status < 400) AS redacted,
-       count(*) FILTER (WHERE a.status >= 400) AS rejected
-  FROM core.audit a
- WHERE a.action IN ('identity.session.created', 'identity.session.processing',
-                    'identity.session.verified', 'identity.session.requires_input',
-                    'identity.session.canceled', 'identity.session.redacted')
- GROUP BY 1, 2, 3, 4;
+SELECT r.* FROM core.audit_rollup_identity_outcomes r
+ WHERE r.day = ANY ((SELECT c.trusted FROM core.audit_rollup_coverage c)::date[])
+UNION ALL
+SELECT a.* FROM core.audit_daily_identity_outcomes a
+ WHERE a.day = ANY ((SELECT c.live FROM core.audit_rollup_coverage c)::date[])
+   AND a.day >= (SELECT c.live[1] FROM core.audit_rollup_coverage c);
 
 COMMENT ON VIEW reports.identity_outcomes_daily IS
     'Identity verification session outcomes (audit actions identity.session.*) per UTC day, account, mode and error code. Filter: WHERE day >= ... AND day < ...';

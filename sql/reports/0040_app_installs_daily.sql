@@ -7,18 +7,12 @@
 --      AND app_id = 'com.example.app'
 --    GROUP BY 1;
 CREATE OR REPLACE VIEW reports.app_installs_daily AS
-SELECT (a.at AT TIME ZONE 'UTC')::date AS day,
-       a.app_id,
-       a.account_id,
-       a.livemode,
-       count(*) FILTER (WHERE a.action = 'app.install' AND a.status < 400) AS installs,
-       count(*) FILTER (WHERE a.action = 'app.uninstall' AND a.status < 400) AS uninstalls,
-       count(*) FILTER (WHERE a.status >= 400) AS rejected,
-       min(a.at) AS first_at,
-       max(a.at) AS last_at
-  FROM core.audit a
- WHERE a.action IN ('app.install', 'app.uninstall')
- GROUP BY 1, 2, 3, 4;
+SELECT r.* FROM core.audit_rollup_app_installs r
+ WHERE r.day = ANY ((SELECT c.trusted FROM core.audit_rollup_coverage c)::date[])
+UNION ALL
+SELECT a.* FROM core.audit_daily_app_installs a
+ WHERE a.day = ANY ((SELECT c.live FROM core.audit_rollup_coverage c)::date[])
+   AND a.day >= (SELECT c.live[1] FROM core.audit_rollup_coverage c);
 
 COMMENT ON VIEW reports.app_installs_daily IS
     'App installs and uninstalls (audit actions app.install/app.uninstall) per UTC day, app, account and mode. Filter: WHERE day >= ... AND day < ...';

@@ -12,21 +12,12 @@
 -- (Rates over several days: sum(errors)::numeric / sum(requests), not an
 -- average of the daily rates.)
 CREATE OR REPLACE VIEW reports.error_rates_daily AS
-SELECT r.day,
-       r.service,
-       r.route,
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status >= 400) AS errors,
-       count(*) FILTER (WHERE r.status >= 500) AS server_errors,
-       round(count(*) FILTER (WHERE r.status >= 400)::numeric / count(*), 4) AS error_rate,
-       round(count(*) FILTER (WHERE r.status >= 500)::numeric / count(*), 4) AS server_error_rate
-  FROM (SELECT (a.at AT TIME ZONE 'UTC')::date AS day,
-               a.service,
-               a.route,
-               max(a.status) AS status
-          FROM core.audit a
-         GROUP BY 1, 2, 3, coalesce(a.request_id, 'audit:' || a.id)) r
- GROUP BY 1, 2, 3;
+SELECT r.* FROM core.audit_rollup_error_rates r
+ WHERE r.day = ANY ((SELECT c.trusted FROM core.audit_rollup_coverage c)::date[])
+UNION ALL
+SELECT a.* FROM core.audit_daily_error_rates a
+ WHERE a.day = ANY ((SELECT c.live FROM core.audit_rollup_coverage c)::date[])
+   AND a.day >= (SELECT c.live[1] FROM core.audit_rollup_coverage c);
 
 COMMENT ON VIEW reports.error_rates_daily IS
     'Audited requests, errors (status >= 400) and server errors (>= 500) per UTC day, service and route. Filter: WHERE day >= ... AND day < ...';

@@ -6,9 +6,18 @@
  *   ceiling read  --listen SOCKET --threads N   one prepared primary-key SELECT
  *   ceiling write --listen SOCKET --threads N   one committed upsert (autocommit)
  *
- * It is deliberately not built on libcommon's server: only libfcgi and libpq,
- * N threads each blocked in FCGX_Accept_r on the shared socket, one PGconn per
- * thread (libpq's environment: PGHOST, PGPORT, PGUSER, PGDATABASE ...) with its
+ * The write responder also answers W+audit, the cost of auditing a write: a
+ * request whose path ends in "/audit" runs the same upsert and writes its
+ * audit row through libcommon's cm_audit_write() the way the services do,
+ * deferred into the upsert's transaction, so that BEGIN, the upsert, the
+ * audit INSERT and COMMIT travel in one flight as the plain upsert does
+ * alone (cm/db.h). The row looks like a service's secret.set (core.audit of
+ * the database it connects to: the stack's).
+ *
+ * It is deliberately not built on libcommon's server: only libfcgi and libpq
+ * (plus libcommon's database and audit modules for W+audit), N threads each
+ * blocked in FCGX_Accept_r on the shared socket, one PGconn per thread
+ * (libpq's environment: PGHOST, PGPORT, PGUSER, PGDATABASE ...) with its
  * statement prepared once at connect time, and one write of the response.
  * read and write work on bench.kv (1000 rows, created at start-up if missing);
  * the schema `bench` must exist and be writable by the connecting role.
@@ -31,11 +40,15 @@
 #include <fcgiapp.h>
 #include <libpq-fe.h>
 
+#include "cm/audit.h"
+#include "cm/db.h"
+#include "cm/err.h"
 #include "cm/banned.h"
 
 #define CEILING_ROWS        1000 /* keep in step with setup_sql */
 #define CEILING_MAX_THREADS 256
 #define CEILING_STMT        "ceiling"
+#define CEILING_AUDIT_PATH  "/audit" /* the path's end that asks for W+audit */
 #define NMODES              ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
 
 enum mode {
@@ -56,7 +69,9 @@ struct worker {
     const struct ceiling *c;
     pthread_t thread;
     PGconn *conn;
+    struct cm_db *db; /* write mode: W+audit's connection, through libcommon */
     unsigned seed;
+    unsigned long served;
 };
 
 static const char *const mode_names[] = {
@@ -78,6 +93,15 @@ static const int mode_nparams[] = {
     [MODE_READ] = 1,
     [MODE_WRITE] = 2,
 };
+
+/* W+audit's statements: the write mode's upsert, and cm_audit's. */
+static const struct cm_stmt audit_upsert_stmts[] = {
+    {"ceiling_upsert",
+     "INSERT INTO bench.kv (id, v) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v",
+     2},
+    {NULL, NULL, 0},
+};
+static const struct cm_stmt *const audit_sets[] = {audit_upsert_stmts, cm_audit_stmts, NULL};
 
 /* CEILING_ROWS rows. Serialized by an advisory lock, so that a read and a
  * write ceiling may start at the same time against the same database. */
@@ -161,6 +185,21 @@ static PGconn *db_open(enum mode mode)
     return conn;
 }
 
+/* W+audit's handle, connected now so that a database without core.audit
+ * fails the start rather than the first request. NULL, logged, on failure. */
+static struct cm_db *audit_db_open(void)
+{
+    struct cm_err err;
+    struct cm_db *db = cm_db_new(NULL, audit_sets, &err);
+
+    if (db != NULL && cm_db_connect(db, &err) == 0)
+        return db;
+    fprintf(stderr, "ceiling: W+audit's connection: %s%s%s\n", err.message,
+            err.detail[0] ? ": " : "", err.detail);
+    cm_db_free(db);
+    return NULL;
+}
+
 /* Creates and fills bench.kv. Returns 0, or -1 logged. */
 static int db_setup(void)
 {
@@ -215,6 +254,66 @@ static int db_work(struct worker *w)
     return -1;
 }
 
+/* W+audit: the upsert and its audit row in one transaction, as a service
+ * writes a change (cm/audit.h). Returns 0, or -1 logged; libcommon
+ * reconnects a broken connection by itself. */
+static int db_work_audit(struct worker *w, FCGX_Request *r)
+{
+    char id[16], value[16], request_id[64], object_id[48];
+    const char *params[2] = {id, value};
+    struct cm_err err;
+    struct cm_audit_rec rec = {
+        .request_id = request_id,
+        .service = "svc-secrets",
+        .action = "secret.set",
+        .actor = "key_ceiling",
+        .account_id = FCGX_GetParam("HTTP_STRIPE_ACCOUNT", r->envp),
+        .app_id = "com.example.ceiling",
+        .livemode = 0,
+        .object_id = object_id,
+        .status = 200,
+        .error_code = NULL,
+        .client_addr = FCGX_GetParam("REMOTE_ADDR", r->envp),
+        .user_agent = FCGX_GetParam("HTTP_USER_AGENT", r->envp),
+        .target = "account/ceiling",
+        .route = "POST /v1/identity/bench/audit",
+    };
+
+    snprintf(id, sizeof(id), "%d", 1 + rand_r(&w->seed) % CEILING_ROWS);
+    snprintf(value, sizeof(value), "v%d", rand_r(&w->seed));
+    snprintf(request_id, sizeof(request_id), "req_ceiling%lx%08x%lx", (unsigned long)pthread_self(),
+             (unsigned)rand_r(&w->seed), w->served);
+    snprintf(object_id, sizeof(object_id), "appsecret_ceiling%s", id);
+    if (cm_db_begin(w->db, &err) == 0 &&
+        cm_db_defer(w->db, "ceiling_upsert", 2, params, &err) == 0 &&
+        cm_audit_write(w->db, &rec, &err) == 0 && cm_db_commit(w->db, &err) == 0)
+        return 0;
+    cm_db_rollback(w->db);
+    fprintf(stderr, "ceiling: write with audit: %s%s%s\n", err.message, err.detail[0] ? ": " : "",
+            err.detail);
+    return -1;
+}
+
+/* True when the request's path ends in CEILING_AUDIT_PATH. */
+static int wants_audit(FCGX_Request *r)
+{
+    const char *path = FCGX_GetParam("DOCUMENT_URI", r->envp);
+    size_t len = path != NULL ? strlen(path) : 0, n = strlen(CEILING_AUDIT_PATH);
+
+    return len >= n && strcmp(path + len - n, CEILING_AUDIT_PATH) == 0;
+}
+
+/* Runs the request's database work, if any. Returns 0 or -1 (logged). */
+static int serve(struct worker *w, FCGX_Request *r)
+{
+    w->served++;
+    if (w->c->mode == MODE_FIXED)
+        return 0;
+    if (w->c->mode == MODE_WRITE && wants_audit(r))
+        return db_work_audit(w, r);
+    return db_work(w);
+}
+
 /* Renders a whole response, headers and body, into BUF, so that it goes out
  * with one FCGX_PutStr. Returns its length. */
 static int render(char *buf, size_t size, const char *status, const char *body)
@@ -246,7 +345,7 @@ static void *worker_main(void *arg)
     while (!atomic_load(&w->c->stop)) {
         if (FCGX_Accept_r(&r) < 0)
             break;
-        if (w->c->mode == MODE_FIXED || db_work(w) == 0)
+        if (serve(w, &r) == 0)
             FCGX_PutStr(ok, ok_len, r.out);
         else
             FCGX_PutStr(failed, failed_len, r.out);
@@ -319,8 +418,13 @@ int main(int argc, char **argv)
         w->seed = (unsigned)time(NULL) ^ (unsigned)(nstarted * 2654435761u);
         if (c.mode != MODE_FIXED && (w->conn = db_open(c.mode)) == NULL)
             break;
+        if (c.mode == MODE_WRITE && (w->db = audit_db_open()) == NULL) {
+            PQfinish(w->conn);
+            break;
+        }
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             PQfinish(w->conn);
+            cm_db_free(w->db);
             break;
         }
     }
@@ -340,6 +444,7 @@ join:
     for (int i = 0; i < nstarted; i++) {
         pthread_join(workers[i].thread, NULL);
         PQfinish(workers[i].conn);
+        cm_db_free(workers[i].db);
     }
     close(c.sock);
     unlink(c.listen);

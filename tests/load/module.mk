@@ -1,13 +1,14 @@
 # Benchmark helpers (tests/load): the ceiling responders of `make bench`.
-# Deliberately not linked against libcommon.a: only libfcgi and libpq, the
-# minimal FastCGI responder the services are measured against. Not part of
-# BINS (never installed); `make bench` builds it.
+# The minimal FastCGI responder the services are measured against: libfcgi
+# and libpq, and from libcommon.a only the database and audit modules that
+# its W+audit requests use (a static archive contributes the objects used).
+# Not part of BINS (never installed); `make bench` builds it.
 CEILING := $(B)/tests/load/ceiling
 CEILING_OBJS := $(B)/obj/tests/load/ceiling.o
 OBJS += $(CEILING_OBJS)
 
 bench: $(CEILING)
 
-$(CEILING): $(CEILING_OBJS)
+$(CEILING): $(CEILING_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq) -pthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

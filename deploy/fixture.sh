@@ -10,7 +10,10 @@
 # com.example.app (owner account 1, permissions secret_write and event_read,
 # installed on both accounts) and com.example.other (owner account 2,
 # event_read only, installed on account 1), installed in test and live mode.
-# Every account and app has an sk_test_ and an sk_live_ key.
+# Every account and app has an sk_test_ and an sk_live_ key. The apps'
+# signing secrets are staged in plaintext (install.apps.signing_secret);
+# deploy/stack.sh then runs `svc-install --seal-signing-secrets`, which seals
+# them under the stack's key file and clears the plaintext.
 #
 # Idempotent, and re-running restores the fixture so that dev.json stays
 # true: an uninstalled fixture app is installed again and version 1.0.0 is

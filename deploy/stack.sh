@@ -366,6 +366,10 @@ cmd_start() {
     "$repo/sql/migrate.sh"
     [[ -f $KEY_FILE ]] || "$here/keygen.sh" "$KEY_FILE" >/dev/null
     STACK_DIR=$STACK_DIR BASE_URL=$BASE_URL CALLBACK_PORT=$CALLBACK_PORT "$here/fixture.sh"
+    # The fixture stages the apps' signing secrets in plaintext: seal them
+    # (as the service's own role) before anything serves.
+    CM_KEY_FILE=$KEY_FILE PGUSER=svc_install PGAPPNAME=svc-install-seal \
+        "$BIN_DIR/svc-install" --seal-signing-secrets 9>&-
     for svc in "${SERVICES[@]}"; do
         start_service "$svc"
     done

@@ -36,10 +36,10 @@ GRANT USAGE ON SCHEMA core TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT ON core.accounts, core.memberships, core.api_keys, core.extension_tokens,
     core.auth_epoch TO svc_secrets, svc_identity, svc_install;
 GRANT EXECUTE ON FUNCTION core.auth_stale(bigint) TO svc_secrets, svc_identity, svc_install;
--- Audit housekeeping that every service's background thread runs (both are
+-- Audit housekeeping that every service's background thread runs (all are
 -- SECURITY DEFINER: the chain and the partitions belong to the owner).
-GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer), core.audit_ensure_partitions()
-    TO svc_secrets, svc_identity, svc_install;
+GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer), core.audit_ensure_partitions(),
+    core.audit_rollup_advance(integer) TO svc_secrets, svc_identity, svc_install;
 -- Password hashes are for the sign-in page (svc-install) only.
 GRANT SELECT (id, email, created) ON core.users TO svc_secrets, svc_identity;
 GRANT SELECT ON core.users TO svc_install;
@@ -58,3 +58,16 @@ GRANT UPDATE ON core.events TO svc_install;
 -- Published views.
 GRANT USAGE ON SCHEMA install TO svc_secrets, svc_identity;
 GRANT SELECT ON install.app_access TO svc_secrets, svc_identity, svc_install;
+
+-- Webhook endpoints, deliveries and attempts (sql/core/0010): svc-install.
+GRANT SELECT, INSERT, UPDATE ON core.webhook_endpoints TO svc_install;
+GRANT USAGE ON SEQUENCE core.webhook_endpoints_seq_seq TO svc_install;
+GRANT SELECT, UPDATE ON core.event_deliveries TO svc_install;
+GRANT SELECT, INSERT ON core.delivery_attempts TO svc_install;
+GRANT USAGE ON SEQUENCE core.delivery_attempts_id_seq TO svc_install;
+
+-- Sign-in sessions of the install pages (sql/core/0011): svc-install.
+-- The service reads, creates and ends sessions; the throttle table is reached
+-- only through core.user_sign_in() (SECURITY DEFINER).
+GRANT SELECT, INSERT, DELETE ON core.user_sessions TO svc_install;
+GRANT EXECUTE ON FUNCTION core.user_sign_in(text, text, text) TO svc_install;

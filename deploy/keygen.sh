@@ -14,8 +14,9 @@
 # Rotation without downtime (README, "Rotating the encryption key"): --stage,
 # restart every instance (each can now open rows sealed under the new key),
 # --activate, restart every instance again (new rows use the new key),
-# `svc-secrets --rotate-keys` (re-seals the old rows), then delete the old
-# key's line.
+# `svc-secrets --rotate-keys`, `svc-install --rotate-keys` and
+# `svc-identity --rotate-keys` (each re-seals its service's old rows), then
+# delete the old key's line.
 set -euo pipefail
 
 prog=${0##*/}

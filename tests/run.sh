@@ -6,7 +6,8 @@
 #   2. a scratch PostgreSQL with the migrations applied
 #   3. the Check unit tests against it          4. tests/e2e/test_migrate.sh
 #   5. the stack behind nginx: pytest (tests/e2e, tests/sdk/python), stripe-node,
-#      the audit report (sql/reports/report.py) opened in chromium
+#      chromium (tests/browser: the audit report of sql/reports/report.py, the
+#      install flow, the hosted verification page)
 #   6. the stack behind Apache: the pytest smoke subset
 #   7. the services' logs hold no sanitizer report, and they stopped on SIGTERM
 #
@@ -145,6 +146,8 @@ else
 fi
 run_stage "audit chain and retention tests" counts_summary "$WORK/audit-chain.log" \
     tests/e2e/test_audit_chain.sh
+run_stage "audit report roll-up tests" counts_summary "$WORK/report-rollup.log" \
+    tests/e2e/test_report_rollup.sh
 deploy/pgctl.sh stop "$SCRATCH_PG" >>"$WORK/cleanup.log" 2>&1 || true
 SCRATCH_PG=""
 unset PGHOST PGPORT PGUSER PGDATABASE
@@ -152,6 +155,9 @@ unset PGHOST PGPORT PGUSER PGDATABASE
 # 5. The stack behind nginx: everything.
 export STACK_DIR=$WORK/stack BIN_DIR=$ROOT/build-asan PG_PORT=$STACK_PG_PORT CALLBACK_PORT
 export STACK_DEV_JSON=$STACK_DIR/dev.json PYTHONDONTWRITEBYTECODE=1
+# Webhook retries after 1 s, 2 s, 4 s... instead of a minute (the receiver
+# tests of tests/e2e/test_webhooks.py wait for them).
+export INST_WEBHOOK_RETRY_BASE=1
 export WEB=nginx HTTP_PORT=$NGINX_PORT
 if start_stack nginx; then
     run_stage "pytest (nginx)" counts_pytest "$WORK/pytest-nginx.log" \
@@ -164,17 +170,18 @@ if start_stack nginx; then
         tail -n 20 "$WORK/npm.log"
         fail_stage "stripe-node (nginx)" "npm ci failed"
     fi
-    # The audit report of the test activity, then chromium opens it.
+    # The audit report of the test activity, then chromium: the report page,
+    # the install flow, the hosted verification page.
     note "audit report: sql/reports/report.py into $WORK/report"
     if pg_env=$(deploy/pgctl.sh env "$STACK_DIR/pg") &&
         (eval "$pg_env" && sql/reports/report.py --out "$WORK/report") >"$WORK/report.log" 2>&1 &&
         npm ci --prefix tests/browser --no-audit --no-fund >"$WORK/npm-browser.log" 2>&1; then
-        run_stage "browser: report.html in chromium" counts_node "$WORK/browser.log" \
+        run_stage "browser tests (chromium)" counts_node "$WORK/browser.log" \
             env REPORT_HTML="$WORK/report/report.html" SCREENSHOT_DIR="$WORK/report" \
             node --test --test-reporter=tap tests/browser/
     else
         tail -n 20 "$WORK/report.log" "$WORK/npm-browser.log" 2>/dev/null || true
-        fail_stage "browser: report.html in chromium" "report.py or npm ci (tests/browser) failed"
+        fail_stage "browser tests (chromium)" "report.py or npm ci (tests/browser) failed"
     fi
 fi
 stop_stack nginx

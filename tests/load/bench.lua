@@ -9,6 +9,9 @@
 --       secrets match the 1000 rows the write ceiling upserts, so both see
 --       the same row contention) with a unique Idempotency-Key per request
 --       (the run's NONCE, a random number, the thread id and a counter)
+--   wrk ... -s bench.lua URL -- create NONCE   POST to the URL's path: an identity
+--       verification session (type=document, one metadata value), with a
+--       unique Idempotency-Key per request as for set
 --
 -- done() prints one line for bench.sh to parse:
 --   BENCH requests=N seconds=S p50_us=N p99_us=N ok=N non2xx=N connect=N read=N write=N timeout=N
@@ -36,14 +39,14 @@ function init(args)
     for name, value in pairs(wrk.headers) do
         headers[name] = value
     end
-    if kind == "set" then
+    if kind == "set" or kind == "create" then
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         math.randomseed(os.time() * 1000 + tid)
         key_prefix = string.format("bench-%s-%08x-%d-", args[2] or "0", math.random(0, 0x7fffffff), tid)
     elseif kind == "get" then
         static_request = wrk.format(nil, nil, headers)
     else
-        error("bench.lua: the first argument must be get or set, not " .. tostring(kind))
+        error("bench.lua: the first argument must be get, set or create, not " .. tostring(kind))
     end
 end
 
@@ -53,6 +56,10 @@ function request()
     end
     counter = counter + 1
     headers["Idempotency-Key"] = key_prefix .. counter
+    if kind == "create" then
+        return wrk.format("POST", nil, headers,
+            string.format("type=document&metadata%%5Bbench%%5D=%d-%d", tid, counter))
+    end
     local slot = math.random(0, SCOPES * NAMES - 1)
     local body = string.format(
         "name=bench-set-%d&payload=bench-payload-%d-%d&scope%%5Btype%%5D=user&scope%%5Buser%%5D=usr_bench%d",

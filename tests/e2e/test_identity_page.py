@@ -644,3 +644,48 @@ def test_no_log_line_holds_a_client_secret(stack, api, key):
     for path, text in logs.items():
         assert s["client_secret"] not in text, path
         assert not REDACTED_SECRET.search(text), path
+
+
+def test_redacting_a_session_the_checks_verified(stack, api, key):
+    """The whole life of a session: walked on the JSON endpoints, verified by
+    the worker (sealed outputs, a report with personal fields, a photo),
+    then redacted: every sealed column and the photo are gone, the report is
+    redacted, the placeholders are served, and the redacted event exists."""
+    s = passport_ready(api, key, None, ("metadata[customer]", "cus_planted"))
+    assert call(api, "/identity/api/submit", s["client_secret"]).status == 200
+    got = wait_status(api, key, s["id"], "verified")
+    rid = got["last_verification_report"]
+    assert got["verified_outputs"]["first_name"] == "Anna"
+    assert stack.psql("SELECT count(*) FROM identity.files WHERE session_id = :'p1'", s["id"]) == [("1",)]
+
+    r = api("POST", f"{SESSIONS}/{s['id']}/redact", key=key)
+    assert r.status == 200 and r.body["status"] == "verified", r.body
+    assert wait_for(lambda: retrieve(api, key, s["id"])["redaction"] == {"status": "redacted"}, 20)
+
+    got = retrieve(api, key, s["id"], "verified_outputs", "verified_outputs.dob")
+    vo = got["verified_outputs"]
+    assert vo["first_name"] == "[redacted]" and vo["last_name"] == "[redacted]", vo
+    assert vo["dob"] == {"day": 1, "month": 1, "year": 1}, vo
+    assert got["metadata"] == {} and got["client_secret"] is None and got["url"] is None
+    assert stack.psql("SELECT count(*) FROM identity.files WHERE session_id = :'p1'", s["id"]) == [("0",)]
+    left = stack.psql(
+        "SELECT num_nonnulls(provided_details_sealed, client_secret_hash, client_secret_sealed,"
+        " verified_outputs_sealed, submission_sealed), metadata::text FROM identity.sessions WHERE id = :'p1'",
+        s["id"],
+    )
+    assert left == [("0", "{}")], left
+    assert stack.psql(
+        "SELECT redacted, personal_sealed IS NULL FROM identity.reports WHERE session_id = :'p1'", s["id"]
+    ) == [("t", "t")]
+    # Nothing of the person in any plain column of the session's rows.
+    rows = stack.psql(
+        "SELECT s::text || coalesce((SELECT string_agg(r::text, '') FROM identity.reports r"
+        " WHERE r.session_id = s.id), '') FROM identity.sessions s WHERE s.id = :'p1'",
+        s["id"],
+    )
+    for value in ("Anna", "ANNA", "Eriksson", "ERIKSSON", "L898902C3", "1974", "cus_planted"):
+        assert value not in rows[0][0], value
+    report = api("GET", f"/v1/identity/verification_reports/{rid}", [("expand[]", "document.dob")], key=key).body
+    assert report["document"]["first_name"] == "[redacted]", report["document"]
+    assert report["document"]["dob"] == {"day": 1, "month": 1, "year": 1}, report["document"]
+    assert events_of(api, key, s["id"])[-1] == "identity.verification_session.redacted"

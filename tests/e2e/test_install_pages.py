@@ -591,6 +591,14 @@ def secrets_status(stack, account, live=False):
     ).status
 
 
+def statuses_everywhere(stack, account, live=False):
+    """The app key's answer from each service when it acts for account."""
+    return {
+        path: stack.api("GET", path, key=key_of(stack, OTHER, live), headers={"Stripe-Account": account}).status
+        for path in ("/v1/apps/secrets?scope%5Btype%5D=account", "/v1/identity/verification_sessions", "/v1/events")
+    }
+
+
 def test_api_uninstall_by_each_allowed_caller(stack, api, user2):
     """com.example.other (owner acct_dev2) on acct_dev1, test mode."""
     callers = {
@@ -684,11 +692,12 @@ def test_installations_page_and_uninstall(stack, user2, browser):
     resp = dev1.post(f"/apps/install/installations/{on_dev2}/uninstall", [("csrf_token", csrf_of(page1))])
     assert resp.status == 404 and active(stack, APP, "acct_dev2", True)[0] == on_dev2
     assert active(stack, OTHER, "acct_dev1", True)[0] == inst
-    assert secrets_status(stack, "acct_dev1", live=True) == 200
+    assert set(statuses_everywhere(stack, "acct_dev1", live=True).values()) == {200}
     resp = user2.post(target, [("csrf_token", token)])
     assert resp.status == 303 and resp.headers["Location"] == "/apps/install/installations"
     assert active(stack, OTHER, "acct_dev1", True) is None
-    assert secrets_status(stack, "acct_dev1", live=True) == 403
+    # Refused at once by every service, not only the Secret Store.
+    assert set(statuses_everywhere(stack, "acct_dev1", live=True).values()) == {403}
     rows = stack.psql(
         "SELECT actor, account_id, app_id, livemode FROM core.audit WHERE request_id = :'p1' AND action = 'app.uninstall'",
         resp.headers["Request-Id"],

@@ -6,7 +6,7 @@ import base64
 import subprocess
 import uuid
 
-from stackapi import assert_stripe_error
+from stackapi import assert_stripe_error, encode_form, wait_for
 
 
 def test_a_change_whose_audit_row_fails_is_not_made(stack):
@@ -69,3 +69,63 @@ def test_planted_secrets_reach_neither_core_nor_the_logs(stack):
     for log, text in stack.service_logs(after=last).items():
         for value in list(planted.values()) + [secret_part]:
             assert value not in text, log
+
+
+def letters(n=12):
+    """n random lowercase letters (names must be letters)."""
+    return "".join(chr(ord("a") + b % 26) for b in uuid.uuid4().bytes[:n])
+
+
+def test_planted_personal_data_and_credentials_reach_neither_core_nor_the_logs(stack):
+    """Through the install and identity endpoints: a session's provided email,
+    the names a person types on the hosted flow, the session's client secret,
+    a new app's signing secret, a webhook endpoint's secret and a mistyped
+    password stay out of the core schema (audit rows, events, idempotency
+    records) and out of every log."""
+    account_key = stack.accounts[0]["secret_key"]
+    email = f"planted.{letters()}@example.com"
+    first, last = "Planted" + letters(), "Person" + letters()
+    password = "Planted-password-" + letters()
+    # Identity: the API, then the person's steps with the client secret alone.
+    resp = stack.api("POST", "/v1/identity/verification_sessions",
+                     [("type", "id_number"), ("provided_details[email]", email)], key=account_key,
+                     headers={"Idempotency-Key": "plant-" + letters()})
+    assert resp.status == 200, resp.body
+    session, client_secret = resp.body["id"], resp.body["client_secret"]
+    bearer = {"Authorization": f"Bearer {client_secret}"}
+    assert stack.api("POST", "/identity/api/consent", [("accepted", "true")], headers=bearer).status == 200
+    resp = stack.api("POST", "/identity/api/data", [("first_name", first), ("last_name", last), ("dob", "1980-02-03"),
+                                                    ("id_number", "000000000"), ("id_number_country", "US")],
+                     headers=bearer)
+    assert resp.status == 200, resp.body
+    assert stack.api("POST", "/identity/api/submit", headers=bearer).status == 200
+
+    def verified():
+        got = stack.api("GET", f"/v1/identity/verification_sessions/{session}", [("expand[]", "verified_outputs")],
+                        key=account_key).body
+        return got["status"] == "verified" and got["verified_outputs"]["first_name"] == first
+
+    assert wait_for(verified, 20), "the session was not verified with the planted name"
+    # Install links: a new app (its signing secret), a webhook endpoint (its
+    # whsec_), and a sign-in with a wrong password.
+    resp = stack.api("POST", "/v1/apps/apps", [("id", "com.plant." + letters()), ("name", "Plant")], key=account_key)
+    assert resp.status == 200, resp.body
+    signing_secret = resp.body["signing_secret"]
+    resp = stack.api("POST", "/v1/webhook_endpoints", [("url", "https://example.com/hook"), ("enabled_events[]", "*")],
+                     key=account_key, headers={"Idempotency-Key": "plant-" + letters()})
+    assert resp.status == 200, resp.body
+    whsec = resp.body["secret"]
+    user = stack.users[0]
+    last_resp = stack.api("POST", "/apps/install/login", body=encode_form([("email", user["email"]), ("password", password)]),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert last_resp.status == 401
+
+    values = [email, first, last, password, client_secret, signing_secret, whsec]
+    dump = subprocess.run(["pg_dump", "--schema=core", "--data-only"], env=stack.pg_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=True).stdout
+    for value in values:
+        for form in forms(value):
+            assert form not in dump, f"{form[:16]}... is in the core schema"
+    for log, text in stack.service_logs(after=last_resp).items():
+        for value in values:
+            assert value not in text, f"{value[:16]}... is in {log}"

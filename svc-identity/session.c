@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cm/audit.h"
 #include "cm/events.h"
 #include "cm/ids.h"
 #include "redact.h"
@@ -350,6 +351,33 @@ json_t *idn_session_get(struct cm_db *db, const struct cm_config *cfg, const cha
     return o;
 }
 
+/* A transition the service made on its own (the checks' outcome, a finished
+ * redaction) has no request whose audit row records it: it gets one of its
+ * own, "identity.session.<state>" ("verified", "requires_input" with the
+ * last_error code, "redacted"), which the identity outcome reports count. */
+static int audit_automatic(struct cm_db *db, const PGresult *res, int row, const char *type,
+                           struct cm_err *err)
+{
+    static const char prefix[] = "identity.verification_session.";
+    char action[64];
+    struct cm_audit_rec a = {0};
+    const char *state = type + sizeof(prefix) - 1;
+
+    if (strncmp(type, prefix, sizeof(prefix) - 1) != 0 ||
+        snprintf(action, sizeof(action), "identity.session.%s", state) >= (int)sizeof(action))
+        return cm_err_internal(err, "unexpected event type %s", type);
+    a.service = "svc-identity";
+    a.action = action;
+    a.account_id = cm_db_value(res, row, C_ACCOUNT);
+    a.app_id = cm_db_value(res, row, C_APP);
+    a.livemode = strcmp(cm_db_value(res, row, C_LIVE), "t") == 0;
+    a.object_id = cm_db_value(res, row, C_ID);
+    a.status = 200;
+    a.error_code = strcmp(state, "requires_input") == 0 ? cm_db_value(res, row, C_ERR_CODE) : NULL;
+    a.target = "identity.session/status";
+    return cm_audit_write(db, &a, err);
+}
+
 int idn_session_emit_row(struct cm_db *db, const struct cm_config *cfg, const PGresult *res,
                          int row, const char *type, const char *request_id,
                          const char *idempotency_key, struct cm_err *err)
@@ -364,6 +392,8 @@ int idn_session_emit_row(struct cm_db *db, const struct cm_config *cfg, const PG
                         strcmp(cm_db_value(res, row, C_LIVE), "t") == 0, request_id,
                         idempotency_key, o, NULL, evt, err);
     json_decref(o);
+    if (ret == 0 && request_id == NULL)
+        ret = audit_automatic(db, res, row, type, err);
     return ret;
 }
 

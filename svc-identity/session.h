@@ -33,7 +33,9 @@ json_t *idn_session_get(struct cm_db *db, const struct cm_config *cfg, const cha
 /* Emits event type ("identity.verification_session.verified") for
  * session_id with the session as it now is (no expansions) as data.object, on
  * db's current transaction. request_id and idempotency_key may be NULL
- * (automatic events: the worker). 0, or -1 with a 500. */
+ * (automatic events: the worker); such a transition, having no request
+ * whose audit row records it, also gets its own audit row
+ * "identity.session.<state>". 0, or -1 with a 500. */
 int idn_session_emit(struct cm_db *db, const struct cm_config *cfg, const char *session_id,
                      const char *type, const char *request_id, const char *idempotency_key,
                      struct cm_err *err);

@@ -689,3 +689,34 @@ def test_redacting_a_session_the_checks_verified(stack, api, key):
     assert report["document"]["first_name"] == "[redacted]", report["document"]
     assert report["document"]["dob"] == {"day": 1, "month": 1, "year": 1}, report["document"]
     assert events_of(api, key, s["id"])[-1] == "identity.verification_session.redacted"
+
+
+def outcome_counts(stack, account):
+    """Today's identity outcome counts of account's test mode, summed over
+    error codes, and requires_input per code (reports.identity_outcomes_daily)."""
+    rows = stack.psql(
+        "SELECT coalesce(error_code, ''), created, processing, verified, requires_input"
+        " FROM reports.identity_outcomes_daily"
+        " WHERE day = (now() AT TIME ZONE 'UTC')::date AND account_id = :'p1' AND NOT livemode",
+        account,
+    )
+    totals = [sum(int(r[i]) for r in rows) for i in (1, 2, 3)]
+    by_code = {r[0]: int(r[4]) for r in rows}
+    return totals, by_code
+
+
+def test_outcomes_reach_the_audit_report(stack, api, key):
+    """A session verified and one failing document_expired, both through the
+    real worker, count in the identity outcomes report at once."""
+    account = stack.accounts[0]["id"]
+    (created, submitted, verified), codes = outcome_counts(stack, account)
+    good = passport_ready(api, key)
+    assert call(api, "/identity/api/submit", good["client_secret"]).status == 200
+    wait_status(api, key, good["id"], "verified")
+    bad = passport_ready(api, key, dict(PASSPORT_DATA, expiration_date=PAST, mrz=specimen_mrz(PAST)))
+    assert call(api, "/identity/api/submit", bad["client_secret"]).status == 200
+    got = wait_status(api, key, bad["id"], "requires_input")
+    assert got["last_error"]["code"] == "document_expired"
+    (created2, submitted2, verified2), codes2 = outcome_counts(stack, account)
+    assert (created2 - created, submitted2 - submitted, verified2 - verified) == (2, 2, 1)
+    assert codes2.get("document_expired", 0) - codes.get("document_expired", 0) == 1

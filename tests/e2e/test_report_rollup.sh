@@ -55,7 +55,7 @@ q -c "SELECT core.audit_ensure_partition((date_trunc('month', now()) - interval 
 rows_sql="INSERT INTO core.audit (at, request_id, service, action, actor, account_id, app_id, livemode,
                                   status, error_code, client_addr, route)
 SELECT t0 + g * interval '7 minutes', 'req_' || (g / 3), (ARRAY['svc-secrets', 'svc-identity', 'svc-install'])[1 + g % 3],
-       (ARRAY['secret.read', 'secret.set', 'secret.delete', 'auth.failed', 'identity.session.created',
+       (ARRAY['secret.read', 'secret.set', 'secret.delete', 'auth.failed', 'identity.session.create',
               'identity.session.verified', 'identity.session.requires_input', 'app.install',
               'app.uninstall', 'request.rejected'])[1 + g % 10],
        'key_' || g % 4, 'acct_' || g % 5, 'com.example.app' || g % 2, g % 3 = 0,

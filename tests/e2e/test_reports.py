@@ -4,7 +4,9 @@
 Activity made through the API must show up in the views as exact count
 increments for today (UTC): other tests of the session write audit rows for
 the same app and account, so each check compares the view before and after.
-The views with no producer yet (identity, installs) and the per-request
+Every view's exact arithmetic (identity outcomes and installs included; the
+services' own rows for those are checked where they are made, e.g.
+tests/e2e/test_identity_page.py) and the per-request
 counting of error_rates_daily are checked on synthetic audit rows inserted in
 a transaction that is rolled back, so nothing fake ever reaches the audit
 log or its hash chain."""
@@ -162,19 +164,19 @@ BEGIN;
 INSERT INTO core.audit (request_id, service, action, actor, account_id, app_id, livemode, status, error_code,
                         client_addr, route)
 VALUES
-  ('req_s1', 'svc-identity', 'identity.session.created', 'key_x', :'p1', NULL, false, 200, NULL, '10.0.0.1',
+  ('req_s1', 'svc-identity', 'identity.session.create', 'key_x', :'p1', NULL, false, 200, NULL, '10.0.0.1',
    'POST /v1/identity/verification_sessions'),
-  ('req_s2', 'svc-identity', 'identity.session.created', 'key_x', :'p1', NULL, false, 200, NULL, '10.0.0.1',
+  ('req_s2', 'svc-identity', 'identity.session.create', 'key_x', :'p1', NULL, false, 200, NULL, '10.0.0.1',
    'POST /v1/identity/verification_sessions'),
-  ('req_s3', 'svc-identity', 'identity.session.processing', 'usr_x', :'p1', NULL, false, 200, NULL, '10.0.0.1', NULL),
+  ('req_s3', 'svc-identity', 'identity.page.submit', 'usr_x', :'p1', NULL, false, 200, NULL, '10.0.0.1', NULL),
   ('req_s4', 'svc-identity', 'identity.session.verified', 'usr_x', :'p1', NULL, false, 200, NULL, '10.0.0.1', NULL),
   ('req_s5', 'svc-identity', 'identity.session.requires_input', 'usr_x', :'p1', NULL, false, 200,
    'document_expired', '10.0.0.1', NULL),
   ('req_s6', 'svc-identity', 'identity.session.requires_input', 'usr_x', :'p1', NULL, false, 200,
    'document_expired', '10.0.0.1', NULL),
-  ('req_s7', 'svc-identity', 'identity.session.canceled', 'key_x', :'p1', NULL, true, 200, NULL, '10.0.0.1', NULL),
+  ('req_s7', 'svc-identity', 'identity.session.cancel', 'key_x', :'p1', NULL, true, 200, NULL, '10.0.0.1', NULL),
   ('req_s8', 'svc-identity', 'identity.session.redacted', 'key_x', :'p1', NULL, false, 200, NULL, '10.0.0.1', NULL),
-  ('req_s9', 'svc-identity', 'identity.session.created', 'key_x', :'p1', NULL, false, 400, 'parameter_missing',
+  ('req_s9', 'svc-identity', 'identity.session.create', 'key_x', :'p1', NULL, false, 400, 'parameter_missing',
    '10.0.0.1', 'POST /v1/identity/verification_sessions'),
   ('req_i1', 'svc-install', 'app.install', 'usr_x', :'p1', 'com.example.report', false, 200, NULL, '10.0.0.1', NULL),
   ('req_i2', 'svc-install', 'app.uninstall', 'usr_x', :'p1', 'com.example.report', false, 200, NULL, '10.0.0.1', NULL),

@@ -101,10 +101,11 @@ SELECT lo + (hi - lo) * (g::float8 / :'rows'::bigint),
             WHEN k < 750 THEN 'secret.delete'
             WHEN k < 800 THEN 'auth.failed'
             WHEN k < 820 THEN 'request.rejected'
-            WHEN k < 970 THEN 'identity.session.' ||
-                CASE WHEN r < 0.35 THEN 'created' WHEN r < 0.60 THEN 'processing'
-                     WHEN r < 0.80 THEN 'verified' WHEN r < 0.93 THEN 'requires_input'
-                     WHEN r < 0.97 THEN 'canceled' ELSE 'redacted' END
+            WHEN k < 970 THEN
+                CASE WHEN r < 0.35 THEN 'identity.session.create' WHEN r < 0.60 THEN 'identity.page.submit'
+                     WHEN r < 0.80 THEN 'identity.session.verified'
+                     WHEN r < 0.93 THEN 'identity.session.requires_input'
+                     WHEN r < 0.97 THEN 'identity.session.cancel' ELSE 'identity.session.redacted' END
             WHEN k < 990 THEN CASE WHEN r < 0.6 THEN 'app.install' ELSE 'app.uninstall' END
             ELSE 'request.rejected' END,
        CASE WHEN k BETWEEN 750 AND 799 THEN 'sk_' || CASE WHEN s < 0.8 THEN 'test_' ELSE 'live_' END

@@ -38,15 +38,26 @@
 #define WINDOW_MAX     (30L * 86400)
 #define DEFAULT_WINDOW (3L * 86400)
 
+#define PER_ENDPOINT "4"
+
 static const struct cm_stmt stmts[] = {
-    /* $1 lease seconds, $2 batch. */
+    /* $1 lease seconds, $2 batch. At most PER_ENDPOINT deliveries of one
+     * endpoint per round, so that an endpoint with a backlog of failing
+     * deliveries cannot fill every round and hold up everyone else's. */
     {"inst_delivery_claim",
      "UPDATE core.event_deliveries d SET attempts = d.attempts + 1,"
      " leased_until = now() + make_interval(secs => $1::integer)"
      " FROM core.webhook_endpoints w"
-     " WHERE d.id IN (SELECT q.id FROM core.event_deliveries q WHERE q.state = 'pending'"
-     " AND q.next_attempt_at <= now() AND (q.leased_until IS NULL OR q.leased_until < now())"
-     " ORDER BY q.next_attempt_at LIMIT $2::integer FOR UPDATE SKIP LOCKED)"
+     " WHERE d.id IN (SELECT l.id FROM core.event_deliveries l WHERE l.id IN"
+     " (SELECT f.id FROM (SELECT q.id, q.next_attempt_at, row_number() OVER"
+     " (PARTITION BY q.endpoint_id ORDER BY q.next_attempt_at) AS n"
+     " FROM core.event_deliveries q WHERE q.state = 'pending' AND q.next_attempt_at <= now()"
+     " AND (q.leased_until IS NULL OR q.leased_until < now())) f"
+     " WHERE f.n <= " PER_ENDPOINT " ORDER BY f.next_attempt_at LIMIT $2::integer)"
+     /* Checked again on the locked row's newest version: another worker
+      * may have claimed it since the snapshot the window ran on. */
+     " AND l.state = 'pending' AND l.next_attempt_at <= now()"
+     " AND (l.leased_until IS NULL OR l.leased_until < now()) FOR UPDATE SKIP LOCKED)"
      " AND w.id = d.endpoint_id"
      " RETURNING d.id, d.attempts, floor(extract(epoch FROM d.created))::bigint, d.livemode,"
      " d.event_id, w.id, w.url, w.api_version, w.secret_key_id, encode(w.secret_sealed, 'hex')",

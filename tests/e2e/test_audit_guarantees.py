@@ -111,10 +111,13 @@ def test_planted_personal_data_and_credentials_reach_neither_core_nor_the_logs(s
     resp = stack.api("POST", "/v1/apps/apps", [("id", "com.plant." + letters()), ("name", "Plant")], key=account_key)
     assert resp.status == 200, resp.body
     signing_secret = resp.body["signing_secret"]
-    resp = stack.api("POST", "/v1/webhook_endpoints", [("url", "https://example.com/hook"), ("enabled_events[]", "*")],
+    resp = stack.api("POST", "/v1/webhook_endpoints",
+                     [("url", "http://127.0.0.1:9/planted"), ("enabled_events[]", "account.application.authorized")],
                      key=account_key, headers={"Idempotency-Key": "plant-" + letters()})
     assert resp.status == 200, resp.body
     whsec = resp.body["secret"]
+    # Gone again, so that no later test's events queue up for it.
+    assert stack.api("DELETE", f"/v1/webhook_endpoints/{resp.body['id']}", key=account_key).status == 200
     user = stack.users[0]
     last_resp = stack.api("POST", "/apps/install/login", body=encode_form([("email", user["email"]), ("password", password)]),
                           headers={"Content-Type": "application/x-www-form-urlencoded"})

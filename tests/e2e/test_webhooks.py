@@ -543,3 +543,34 @@ def test_two_instances_deliver_each_event_once(stack, endpoints, receiver, tmp_p
     rounds = [line for line in log.read_text().splitlines() if "webhooks: " in line and " attempted" in line]
     second = sum(int(line.split("webhooks: ")[1].split(" attempted")[0]) for line in rounds)
     assert second > 0, log.read_text()[-2000:]
+
+
+def test_a_backlog_on_one_endpoint_does_not_hold_up_another(stack, endpoints, receiver):
+    """An endpoint with a backlog of slow deliveries gets at most a few of
+    each round, so another endpoint's event still goes out within seconds
+    instead of waiting behind the whole backlog (16 a round at 2 s each)."""
+    slow = receiver([200])
+    handler = slow.server.RequestHandlerClass
+    post = handler.do_POST
+
+    def slow_post(self):
+        time.sleep(2)
+        post(self)
+
+    handler.do_POST = slow_post
+    backlog = endpoints(key(stack), slow.url, ["account.application.deauthorized"])
+    fast = receiver([200])
+    endpoints(key(stack), fast.url, [AUTHORIZED])
+    stack.psql(
+        "INSERT INTO core.events (id, type, account_id, app_id, livemode, data)"
+        " SELECT 'evt_backlog' || :'p1' || g, 'account.application.deauthorized', 'acct_dev1', :'p2', false,"
+        " '{\"object\": {\"id\": \"ca_x\", \"object\": \"application\", \"name\": null}}'"
+        " FROM generate_series(1, 160) g;", secrets.token_hex(6), APP)
+    time.sleep(1.5)  # the worker is in the backlog's rounds now
+    eid = emit(stack, AUTHORIZED)
+    sent = time.time()
+    assert wait_for(lambda: fast.of(eid), 30), "the other endpoint's event never came"
+    # Without the per-endpoint cap the backlog's 160 deliveries, 16 a round
+    # at 2 s, would keep it waiting 20 s.
+    assert fast.of(eid)[0][3] - sent < 10
+    stack.api("DELETE", f"{EP}/{backlog['id']}", key=key(stack))  # cancels what is left

@@ -393,5 +393,5 @@ static const struct cm_route routes[] = {
     {"POST", "/identity/api/submit", idn_page_api_submit, CM_ROUTE_TX | CM_ROUTE_RAW, NULL, NULL},
 };
 
-const struct idn_module idn_page_module = {routes, sizeof(routes) / sizeof(routes[0]),
-                                           idn_flow_stmts, NULL};
+const struct cm_module idn_page_module = {routes, sizeof(routes) / sizeof(routes[0]),
+                                          idn_flow_stmts, NULL};

@@ -491,4 +491,4 @@ static int work(struct cm_db *db, const struct cm_config *cfg, struct cm_err *er
     return done;
 }
 
-const struct idn_module idn_process_module = {NULL, 0, stmts, work};
+const struct cm_module idn_process_module = {NULL, 0, stmts, work};

@@ -481,7 +481,7 @@ static const struct cm_route routes[] = {
     {"GET", "/v1/identity/verification_reports", report_list, CM_ROUTE_AUTH, list_params, NULL},
 };
 
-const struct idn_module idn_reports_module = {
+const struct cm_module idn_reports_module = {
     routes,
     sizeof(routes) / sizeof(routes[0]),
     stmts,

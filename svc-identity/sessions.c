@@ -625,7 +625,7 @@ static const struct cm_route routes[] = {
      "identity.session.redact"},
 };
 
-const struct idn_module idn_sessions_module = {
+const struct cm_module idn_sessions_module = {
     routes,
     sizeof(routes) / sizeof(routes[0]),
     stmts,

@@ -661,4 +661,4 @@ static const struct cm_route routes[] = {
     {"GET", APPS_URL "/{app}/external_test", test_get, AUTH, no_params, NULL},
 };
 
-const struct inst_module inst_apps_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts};
+const struct cm_module inst_apps_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts, NULL};

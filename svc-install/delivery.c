@@ -76,7 +76,7 @@ static const struct cm_stmt stmts[] = {
     {NULL, NULL, 0},
 };
 
-const struct inst_module inst_delivery_module = {NULL, 0, stmts};
+const struct cm_module inst_delivery_module = {NULL, 0, stmts, NULL};
 
 enum {
     C_DELIVERY,

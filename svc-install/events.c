@@ -465,4 +465,5 @@ static const struct cm_route routes[] = {
     {"GET", "/v1/events/{event}", retrieve, CM_ROUTE_AUTH, no_params, NULL},
 };
 
-const struct inst_module inst_events_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts};
+const struct cm_module inst_events_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts,
+                                             NULL};

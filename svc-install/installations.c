@@ -334,5 +334,5 @@ static const struct cm_route routes[] = {
      no_params, NULL},
 };
 
-const struct inst_module inst_installations_module = {routes, sizeof(routes) / sizeof(routes[0]),
-                                                      stmts};
+const struct cm_module inst_installations_module = {routes, sizeof(routes) / sizeof(routes[0]),
+                                                    stmts, NULL};

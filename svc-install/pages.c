@@ -720,4 +720,5 @@ static const struct cm_route routes[] = {
      NULL, NULL},
 };
 
-const struct inst_module inst_pages_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts};
+const struct cm_module inst_pages_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts,
+                                            NULL};

@@ -506,4 +506,5 @@ static const struct cm_route routes[] = {
      no_params, "webhook_endpoint.delete"},
 };
 
-const struct inst_module inst_webhooks_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts};
+const struct cm_module inst_webhooks_module = {routes, sizeof(routes) / sizeof(routes[0]), stmts,
+                                               NULL};

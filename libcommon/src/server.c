@@ -44,8 +44,10 @@
 struct server {
     const struct cm_service *svc;
     const struct cm_config *cfg;
+    const struct cm_route *routes; /* the service's and its modules', joined */
+    size_t nroutes;
     const struct cm_stmt
-        *sets[6 + CM_SERVICE_MAX_SETS]; /* libcommon's + the service's, NULL-ended */
+        *sets[6 + CM_SERVICE_MAX_MODULES]; /* libcommon's + the service's, NULL-ended */
     int sock;
     atomic_int stop;
     pthread_mutex_t tick_mu;
@@ -224,7 +226,7 @@ static int parse(struct cm_req *req, FCGX_Request *r, const struct server *srv, 
     req->body = *body;
     req->body_len = (size_t)len;
 
-    req->route = cm_route_match(srv->svc->routes, srv->svc->nroutes, req->method, req->path, req);
+    req->route = cm_route_match(srv->routes, srv->nroutes, req->method, req->path, req);
     if (req->route == NULL)
         return unrecognized(req, err);
     snprintf(req->route_name, sizeof(req->route_name), "%s %s", req->route->method,
@@ -716,6 +718,97 @@ static void *tick_main(void *arg)
     return NULL;
 }
 
+/* One round of the queue worker: the service's work, then its modules'.
+ * Items done, or -1 with *err (the first failure; the rest still run). */
+static int work_round(const struct server *srv, struct cm_db *db, struct cm_err *err)
+{
+    const struct cm_service *svc = srv->svc;
+    int total = 0, failed = 0;
+
+    if (svc->work != NULL) {
+        int n = svc->work(db, srv->cfg, svc->work_ctx, err);
+
+        failed |= n < 0;
+        total += n > 0 ? n : 0;
+        if (cm_db_in_tx(db))
+            cm_db_rollback(db);
+    }
+    for (size_t i = 0; svc->modules != NULL && svc->modules[i] != NULL; i++) {
+        struct cm_err merr;
+        int n;
+
+        if (svc->modules[i]->work == NULL)
+            continue;
+        cm_err_clear(&merr);
+        n = svc->modules[i]->work(db, srv->cfg, &merr);
+        if (n < 0 && !failed) {
+            *err = merr;
+            failed = 1;
+        }
+        total += n > 0 ? n : 0;
+        if (cm_db_in_tx(db))
+            cm_db_rollback(db);
+    }
+    return failed && total == 0 ? -1 : total;
+}
+
+/* 1 when the service has a queue worker (its own or a module's). */
+static int has_work(const struct cm_service *svc)
+{
+    if (svc->work != NULL)
+        return 1;
+    for (size_t i = 0; svc->modules != NULL && svc->modules[i] != NULL; i++)
+        if (svc->modules[i]->work != NULL)
+            return 1;
+    return 0;
+}
+
+/* Joins the service's routes and its modules' into srv->routes (new when
+ * there are modules, else the service's own table) and their statement sets
+ * into srv->sets after libcommon's four. 0, or -1 (logged). */
+static int join_modules(struct server *srv, struct cm_route **owned)
+{
+    const struct cm_service *svc = srv->svc;
+    size_t nmod = 0, nroutes = svc->nroutes, n = 4;
+
+    *owned = NULL;
+    srv->routes = svc->routes;
+    srv->nroutes = svc->nroutes;
+    if (svc->stmts != NULL)
+        srv->sets[n++] = svc->stmts;
+    for (; svc->modules != NULL && svc->modules[nmod] != NULL; nmod++)
+        nroutes += svc->modules[nmod]->nroutes;
+    if (nmod > CM_SERVICE_MAX_MODULES) {
+        cm_log(CM_LOG_ERROR, "%s has %zu modules, more than %d", svc->name, nmod,
+               CM_SERVICE_MAX_MODULES);
+        return -1;
+    }
+    if (nmod > 0) {
+        size_t at = svc->nroutes;
+
+        *owned = calloc(nroutes ? nroutes : 1, sizeof(**owned));
+        if (*owned == NULL) {
+            cm_log(CM_LOG_ERROR, "out of memory joining the routes");
+            return -1;
+        }
+        if (svc->nroutes > 0)
+            memcpy(*owned, svc->routes, svc->nroutes * sizeof(**owned));
+        for (size_t i = 0; i < nmod; i++) {
+            const struct cm_module *m = svc->modules[i];
+
+            if (m->nroutes > 0)
+                memcpy(*owned + at, m->routes, m->nroutes * sizeof(**owned));
+            at += m->nroutes;
+            if (m->stmts != NULL)
+                srv->sets[n++] = m->stmts;
+        }
+        srv->routes = *owned;
+        srv->nroutes = nroutes;
+    }
+    srv->sets[n] = NULL;
+    return 0;
+}
+
 /* The service's queue worker (struct cm_service.work), on a connection of
  * its own. Between calls with nothing to do it sleeps on the tick condition,
  * so shutdown wakes it at once. */
@@ -731,9 +824,7 @@ static void *work_main(void *arg)
         int done;
 
         cm_err_clear(&err);
-        done = srv->svc->work(db, srv->cfg, srv->svc->work_ctx, &err);
-        if (cm_db_in_tx(db))
-            cm_db_rollback(db);
+        done = work_round(srv, db, &err);
         if (done > 0)
             continue;
         if (done < 0)
@@ -788,6 +879,7 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     struct cm_config cfg;
     struct server srv;
     struct worker *workers = NULL;
+    struct cm_route *joined = NULL;
     pthread_t ticker, worker;
     int have_ticker = 0, have_worker = 0, nstarted = 0, sig = 0, status = 1;
     sigset_t set;
@@ -817,20 +909,9 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     srv.sets[1] = cm_idem_stmts;
     srv.sets[2] = cm_audit_stmts;
     srv.sets[3] = cm_events_stmts;
-    {
-        size_t n = 4;
-
-        if (svc->stmts != NULL)
-            srv.sets[n++] = svc->stmts;
-        for (size_t i = 0; svc->stmt_sets != NULL && svc->stmt_sets[i] != NULL; i++) {
-            if (i == CM_SERVICE_MAX_SETS) {
-                cm_log(CM_LOG_ERROR, "more than %d statement sets", CM_SERVICE_MAX_SETS);
-                cm_config_release(&cfg);
-                return 1;
-            }
-            srv.sets[n++] = svc->stmt_sets[i];
-        }
-        srv.sets[n] = NULL;
+    if (join_modules(&srv, &joined) < 0) {
+        cm_config_release(&cfg);
+        return 1;
     }
     atomic_init(&srv.stop, 0);
     pthread_mutex_init(&srv.tick_mu, NULL);
@@ -872,7 +953,7 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     }
     if (pthread_create(&ticker, NULL, tick_main, &srv) == 0)
         have_ticker = 1;
-    if (svc->work != NULL && pthread_create(&worker, NULL, work_main, &srv) == 0)
+    if (has_work(svc) && pthread_create(&worker, NULL, work_main, &srv) == 0)
         have_worker = 1;
     cm_log(CM_LOG_INFO, "listening on %s with %d workers", cfg.listen, cfg.threads);
 
@@ -898,6 +979,7 @@ join:
     cm_log(CM_LOG_INFO, "stopped"); /* after the buffered access lines */
 out:
     free(workers);
+    free(joined);
     pthread_cond_destroy(&srv.tick_cv);
     pthread_mutex_destroy(&srv.tick_mu);
     cm_config_release(&cfg);

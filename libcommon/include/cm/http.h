@@ -30,9 +30,9 @@
 #include "cm/err.h"
 #include "cm/ids.h"
 
-#define CM_MAX_CAPTURES     4
-#define CM_CAPTURE_MAX      256
-#define CM_SERVICE_MAX_SETS 8
+#define CM_MAX_CAPTURES        4
+#define CM_CAPTURE_MAX         256
+#define CM_SERVICE_MAX_MODULES 8
 
 struct cm_service;
 struct cm_route;
@@ -134,15 +134,28 @@ struct cm_route {
 const struct cm_route *cm_route_match(const struct cm_route *routes, size_t n, const char *method,
                                       const char *path, struct cm_req *req);
 
+/* One job of a service (apps, installations, pages, ...): its routes, its
+ * statement set and, optionally, its share of the queue worker. A service
+ * made of modules lists them in struct cm_service.modules; the server joins
+ * their routes into one table (in module order) and prepares every set, so
+ * statement names must be unique across the service. */
+struct cm_module {
+    const struct cm_route *routes; /* static; NULL when nroutes is 0 */
+    size_t nroutes;
+    const struct cm_stmt *stmts; /* {NULL}-ended, static; NULL for none */
+    /* Its share of the queue worker, or NULL: does up to a batch of due work
+     * and returns the items done (0: nothing due), or -1 with *err. */
+    int (*work)(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err);
+};
+
 struct cm_service {
     const char *name; /* "svc-secrets" */
     const struct cm_route *routes;
     size_t nroutes;
     const struct cm_stmt *stmts; /* the service's statement set ({NULL}-ended), or NULL */
-    /* More sets, one per module of the service: a NULL-ended array of them
-     * (at most CM_SERVICE_MAX_SETS), or NULL. Names must be unique across
-     * all sets. */
-    const struct cm_stmt *const *stmt_sets;
+    /* The service's modules, NULL-ended (at most CM_SERVICE_MAX_MODULES), or
+     * NULL: their routes come after `routes`, their sets after `stmts`. */
+    const struct cm_module *const *modules;
     size_t max_body; /* default body cap (CM_MAX_BODY overrides) */
     /* Optional background task, run every tick_seconds on its own thread and
      * connection (purging, delivery). Returns 0 or -1 with *err (logged). */
@@ -150,10 +163,11 @@ struct cm_service {
     unsigned tick_seconds;
     /* Optional queue worker (webhook delivery, checks), on a thread and
      * connection of its own so that slow work never delays housekeeping.
-     * Called in a loop: a return > 0 (items done) calls it again at once;
-     * 0 (nothing due) waits work_idle_ms (default 1000) or until shutdown;
-     * -1 logs *err and waits the same. work_ctx is passed through. On
-     * SIGTERM the call in progress finishes, then the thread stops. */
+     * One round is this function (work_ctx passed through), then each
+     * module's work, in turn. Rounds repeat at once while they did
+     * something; a round that did nothing (or failed: *err is logged) waits
+     * work_idle_ms (default 1000) or until shutdown. On SIGTERM the round in
+     * progress finishes, then the thread stops. */
     int (*work)(struct cm_db *db, const struct cm_config *cfg, void *work_ctx, struct cm_err *err);
     void *work_ctx;
     unsigned work_idle_ms;

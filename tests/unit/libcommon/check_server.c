@@ -72,6 +72,27 @@ static const struct cm_service work_service = {.name = "svc-test",
                                                .work_ctx = work_path,
                                                .work_idle_ms = 60000};
 
+/* A service made of two modules: each brings a route; the second also a
+ * share of the queue worker (count_work's file is module_work_path). */
+static char module_work_path[64];
+
+static int module_work(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err)
+{
+    return count_work(db, cfg, module_work_path, err);
+}
+
+static const struct cm_route module_a_routes[] = {{"GET", "/v1/test/a/{id}", echo, 0, NULL, NULL}};
+static const struct cm_route module_b_routes[] = {{"GET", "/v1/test/b/{id}", echo, 0, NULL, NULL}};
+static const struct cm_module module_a = {module_a_routes, 1, NULL, NULL};
+static const struct cm_module module_b = {module_b_routes, 1, NULL, module_work};
+static const struct cm_module *const test_modules[] = {&module_a, &module_b, NULL};
+static const struct cm_service module_service = {.name = "svc-test",
+                                                 .routes = routes,
+                                                 .nroutes = 4,
+                                                 .modules = test_modules,
+                                                 .max_body = 2048,
+                                                 .work_idle_ms = 60000};
+
 static char sock_path[64];
 static char key_path[64];
 static pid_t child;
@@ -340,6 +361,50 @@ START_TEST(test_queue_worker_runs_and_stops)
 }
 END_TEST
 
+/* The server joins the modules' routes after the service's own and runs
+ * the modules' work on the queue worker. */
+START_TEST(test_modules_are_joined)
+{
+    struct fcgi_reply r;
+    char buf[16] = "";
+    FILE *f;
+    int st;
+
+    snprintf(module_work_path, sizeof(module_work_path), "/tmp/cm-test-mwork-%d", (int)getpid());
+    unlink(module_work_path);
+    start_service(&module_service);
+    r = call("GET", "/v1/test/a/one", NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(fcgi_body(&r), "\"id\":\"one\""));
+    free(r.out);
+    r = call("GET", "/v1/test/b/two", NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(fcgi_body(&r), "\"id\":\"two\""));
+    free(r.out);
+    r = call("GET", "/v1/test/echo/three", NULL, NULL, NULL); /* the service's own */
+    ck_assert_int_eq(r.status, 200);
+    free(r.out);
+    r = call("GET", "/v1/test/c/x", NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 401); /* unknown under /v1/: the key comes first */
+    free(r.out);
+    for (int i = 0; i < 200 && strlen(buf) < 4; i++) {
+        usleep(25 * 1000);
+        f = fopen(module_work_path, "r");
+        if (f != NULL) {
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+            buf[n] = '\0';
+            fclose(f);
+        }
+    }
+    ck_assert_str_eq(buf, "wwww");
+    st = stop();
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    unlink(module_work_path);
+}
+END_TEST
+
 Suite *suite_server(void)
 {
     Suite *s = suite_create("server");
@@ -352,6 +417,7 @@ Suite *suite_server(void)
     tcase_add_test(tc, test_missing_request_uri_is_414);
     tcase_add_test(tc, test_graceful_shutdown_finishes_in_flight);
     tcase_add_test(tc, test_queue_worker_runs_and_stops);
+    tcase_add_test(tc, test_modules_are_joined);
     suite_add_tcase(s, tc);
     return s;
 }

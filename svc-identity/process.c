@@ -34,8 +34,6 @@
 #include "session_write.h"
 #include "cm/banned.h"
 
-#define BATCH 8 /* sessions per call of the worker */
-
 static const struct cm_stmt stmts[] = {
     {"idn_process_claim",
      "SELECT id, account_id, livemode, type, options::text, key_id,"
@@ -475,20 +473,6 @@ out:
     return ret;
 }
 
-static int work(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err)
-{
-    int done = 0;
-
-    while (done < BATCH) {
-        int rc = one(db, cfg, err);
-
-        if (rc < 0)
-            return done > 0 ? done : -1;
-        if (rc == 0)
-            break;
-        done++;
-    }
-    return done;
-}
-
-const struct cm_module idn_process_module = {NULL, 0, stmts, work};
+/* One item a call: the server's worker calls again at once while there
+ * was one (cm_service.work). */
+const struct cm_module idn_process_module = {NULL, 0, stmts, one};

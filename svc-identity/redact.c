@@ -20,8 +20,6 @@
 #include "session_write.h"
 #include "cm/banned.h"
 
-#define BATCH 10
-
 /* The personal fields of a report's checks (API.md section 10), as SQL
  * text[] literals and as the lists report_view() looks for. */
 #define DOCUMENT_PERSONAL                                                                          \
@@ -278,20 +276,6 @@ fail:
     return -1;
 }
 
-static int work(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err)
-{
-    int done = 0;
-
-    while (done < BATCH) {
-        int rc = finish_one(db, cfg, err);
-
-        if (rc < 0)
-            return done > 0 ? done : -1;
-        if (rc == 0)
-            break;
-        done++;
-    }
-    return done;
-}
-
-const struct cm_module idn_redact_module = {NULL, 0, stmts, work};
+/* One item a call: the server's worker calls again at once while there
+ * was one (cm_service.work). */
+const struct cm_module idn_redact_module = {NULL, 0, stmts, finish_one};

@@ -398,6 +398,20 @@ static int report_retrieve(struct cm_req *req, struct cm_resp *resp, struct cm_e
 
 static const char *const type_values[] = {"document", "id_number", NULL};
 
+/* A report of a list page (cm_json_page), with the list's expansions. */
+struct page_render {
+    const struct cm_config *cfg;
+    unsigned flags;
+    struct cm_err *err;
+};
+
+static json_t *render_at(void *ctx, const PGresult *res, int row)
+{
+    struct page_render *pr = ctx;
+
+    return render(pr->cfg, res, row, pr->flags, pr->err);
+}
+
 static int report_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     const json_t *p = req->params;
@@ -406,7 +420,8 @@ static int report_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *
     struct cm_range created;
     struct cm_page page;
     unsigned flags;
-    int type = -1, nt, has_more, after;
+    int type = -1, nt, after;
+    struct page_render pr;
     PGresult *res = NULL;
     json_t *data = NULL;
     int ret = -1;
@@ -442,27 +457,14 @@ static int report_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *
                        "No such verificationreport: '%s'", cursor);
         goto out;
     }
-    if (cm_db_value(res, 0, C_ID) == NULL) /* the marker row of an empty page */
-        nt = 0;
-    has_more = nt > page.limit;
-    if (has_more)
-        nt = (int)page.limit;
-    data = json_array();
+    pr = (struct page_render){req->cfg, flags, err};
+    data = cm_json_page(REPORTS_URL, res, page.limit, after, render_at, &pr);
     if (data == NULL) {
-        cm_err_internal(err, "out of memory");
+        if (err->status == 0)
+            cm_err_internal(err, "out of memory listing reports");
         goto out;
     }
-    for (int i = 0; i < nt; i++) {
-        /* A page toward newer reports comes oldest first: newest first out. */
-        json_t *o = render(req->cfg, res, after ? i : nt - 1 - i, flags, err);
-
-        if (o == NULL || json_array_append_new(data, o) < 0) {
-            if (o != NULL)
-                cm_err_internal(err, "out of memory");
-            goto out;
-        }
-    }
-    ret = cm_resp_json(resp, 200, cm_json_list(REPORTS_URL, data, has_more), err);
+    ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:
     json_decref(data);

@@ -424,6 +424,20 @@ out:
 static const char *const statuses[] = {"requires_input", "processing", "verified", "canceled",
                                        NULL};
 
+/* A session of a list page (cm_json_page), with the list's expansions. */
+struct page_render {
+    struct cm_req *req;
+    unsigned flags;
+    struct cm_err *err;
+};
+
+static json_t *render_at(void *ctx, const PGresult *res, int row)
+{
+    struct page_render *pr = ctx;
+
+    return idn_session_render(pr->req->db, pr->req->cfg, res, row, pr->flags, pr->err);
+}
+
 static int session_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     const json_t *p = req->params;
@@ -432,7 +446,8 @@ static int session_list(struct cm_req *req, struct cm_resp *resp, struct cm_err 
     struct cm_range created;
     struct cm_page page;
     unsigned flags;
-    int sensitive, status = -1, nt, found_col, has_more, after, ret = -1;
+    int sensitive, status = -1, nt, found_col, after, ret = -1;
+    struct page_render pr;
     PGresult *res = NULL;
     json_t *data = NULL;
 
@@ -473,27 +488,14 @@ static int session_list(struct cm_req *req, struct cm_resp *resp, struct cm_err 
                        "No such verificationsession: '%s'", cursor);
         goto out;
     }
-    if (cm_db_value(res, 0, 0) == NULL) /* the marker row of an empty page */
-        nt = 0;
-    has_more = nt > page.limit;
-    if (has_more)
-        nt = (int)page.limit;
-    data = json_array();
+    pr = (struct page_render){req, flags, err};
+    data = cm_json_page(SESSIONS_URL, res, page.limit, after, render_at, &pr);
     if (data == NULL) {
-        cm_err_internal(err, "out of memory");
+        if (err->status == 0)
+            cm_err_internal(err, "out of memory listing sessions");
         goto out;
     }
-    for (int i = 0; i < nt; i++) {
-        /* A page toward newer sessions comes oldest first: newest first out. */
-        json_t *o = idn_session_render(req->db, req->cfg, res, after ? i : nt - 1 - i, flags, err);
-
-        if (o == NULL || json_array_append_new(data, o) < 0) {
-            if (o != NULL)
-                cm_err_internal(err, "out of memory");
-            goto out;
-        }
-    }
-    ret = cm_resp_json(resp, 200, cm_json_list(SESSIONS_URL, data, has_more), err);
+    ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:
     json_decref(data);

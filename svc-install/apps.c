@@ -269,34 +269,24 @@ static int respond(struct cm_resp *resp, json_t *o, struct cm_err *err)
     return cm_resp_json(resp, 200, o, err);
 }
 
-typedef json_t *(*render_fn)(const struct cm_req *req, const PGresult *res, int row);
-
-/* A list page from a *_PAGE result: ncols object columns, then the
- * flag "the cursor names a row" in the last column. after: the rows come
- * newest first (starting_after); else oldest first, and are turned around. */
+/* A list page from a *_PAGE result (cm_json_page: the rows of one page,
+ * newest first after starting_after, turned around after ending_before). */
 static int respond_page(const struct cm_req *req, struct cm_resp *resp, const PGresult *res,
-                        long long limit, int after, render_fn render, const char *url,
+                        long long limit, int after, cm_page_render render, const char *url,
                         struct cm_err *err)
 {
-    int nt = PQntuples(res), has_more;
-    json_t *data = json_array();
+    return respond(resp, cm_json_page(url, res, limit, after, render, (void *)req), err);
+}
 
-    if (data == NULL)
-        return cm_err_internal(err, "out of memory");
-    if (cm_db_value(res, 0, 0) == NULL) /* the marker row of an empty page */
-        nt = 0;
-    has_more = nt > limit;
-    if (has_more)
-        nt = (int)limit;
-    for (int i = 0; i < nt; i++) {
-        json_t *o = render(req, res, after ? i : nt - 1 - i);
+/* app_row_json and version_json as cm_page_render callbacks (ctx: the request). */
+static json_t *app_row_at(void *req, const PGresult *res, int row)
+{
+    return app_row_json(req, res, row);
+}
 
-        if (o == NULL || json_array_append_new(data, o) < 0) {
-            json_decref(data);
-            return cm_err_internal(err, "out of memory listing");
-        }
-    }
-    return respond(resp, cm_json_list(url, data, has_more), err);
+static json_t *version_at(void *req, const PGresult *res, int row)
+{
+    return version_json(req, res, row);
 }
 
 static const char *const create_params[] = {"id", "name", NULL};
@@ -365,7 +355,7 @@ static int app_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err
                                               after ? "starting_after" : "ending_before",
                                               "No such app: '%s'", cursor);
     } else {
-        ret = respond_page(req, resp, res, page.limit, after, app_row_json, APPS_URL, err);
+        ret = respond_page(req, resp, res, page.limit, after, app_row_at, APPS_URL, err);
     }
     PQclear(res);
     return ret;
@@ -512,7 +502,7 @@ static int version_list(struct cm_req *req, struct cm_resp *resp, struct cm_err 
                          cursor);
     else {
         snprintf(url, sizeof(url), "%s/%s/versions", APPS_URL, app);
-        ret = respond_page(req, resp, res, page.limit, after, version_json, url, err);
+        ret = respond_page(req, resp, res, page.limit, after, version_at, url, err);
     }
     PQclear(res);
     return ret;

@@ -341,6 +341,13 @@ static int parse_filters(const json_t *p, struct filters *f, struct cm_err *err)
     return 0;
 }
 
+/* cm_event_render as a cm_page_render callback. */
+static json_t *event_at(void *ctx, const PGresult *res, int row)
+{
+    (void)ctx;
+    return cm_event_render(res, row);
+}
+
 static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     struct owner o;
@@ -348,10 +355,11 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
     struct cm_page page;
     struct cm_expand ex;
     PGresult *res = NULL;
-    json_t *data = NULL, **objs = NULL;
+    json_t *list = NULL, *data, **objs = NULL;
     const char *cursor, *stmt;
     char lim[24];
-    int after, nt, n, ret = -1;
+    size_t n;
+    int after, nt, ret = -1;
 
     if (parse_filters(req->params, &f, err) < 0 || cm_page_parse(req->params, &page, err) < 0 ||
         cm_expand_parse(req->params, (const char *const[]){NULL}, 1, &ex, err) < 0)
@@ -390,30 +398,26 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
             goto out;
         }
     }
-    n = nt > page.limit ? (int)page.limit : nt;
-    objs = calloc(n > 0 ? (size_t)n : 1, sizeof(*objs));
-    data = json_array();
-    if (objs == NULL || data == NULL) {
+    list = cm_json_page(EVENTS_URL, res, page.limit, after, event_at, NULL);
+    if (list == NULL) {
+        cm_err_internal(err, "an event of the page does not render");
+        goto out;
+    }
+    data = json_object_get(list, "data");
+    n = json_array_size(data);
+    objs = calloc(n > 0 ? n : 1, sizeof(*objs));
+    if (objs == NULL) {
         cm_err_internal(err, "out of memory listing events");
         goto out;
     }
-    for (int i = 0; i < n; i++) {
-        /* Pages toward newer events come oldest first: list newest first. */
-        int row = after ? i : n - 1 - i;
-
-        objs[i] = cm_event_render(res, row);
-        if (objs[i] == NULL || json_array_append_new(data, objs[i]) < 0) {
-            cm_err_internal(err, "event %s does not render",
-                            cm_db_value(res, row, CM_EVENTS_COL_ID));
-            goto out;
-        }
-    }
-    if (inst_events_set_pending(req->db, objs, (size_t)n, err) < 0)
+    for (size_t i = 0; i < n; i++)
+        objs[i] = json_array_get(data, i);
+    if (inst_events_set_pending(req->db, objs, n, err) < 0)
         goto out;
-    ret = cm_resp_json(resp, 200, cm_json_list(EVENTS_URL, data, nt > page.limit), err);
-    data = NULL; /* taken by cm_json_list */
+    ret = cm_resp_json(resp, 200, list, err);
+    list = NULL;
 out:
-    json_decref(data);
+    json_decref(list);
     free(objs);
     free(f.names);
     PQclear(res);

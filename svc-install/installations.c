@@ -214,6 +214,13 @@ static json_t *installation_json(const PGresult *res, int row)
 
 static const char *const statuses[] = {"installed", "uninstalled", NULL};
 
+/* installation_json as a cm_page_render callback. */
+static json_t *installation_at(void *ctx, const PGresult *res, int row)
+{
+    (void)ctx;
+    return installation_json(res, row);
+}
+
 static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     const char *app_id = req->captures[0];
@@ -258,25 +265,14 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
                        cursor);
         goto out;
     }
-    if (cm_db_value(res, 0, C_ID) == NULL) /* the marker row of an empty page */
-        nt = 0;
-    data = json_array();
-    if (data == NULL)
-        goto oom;
-    for (int i = 0; i < nt && i < page.limit; i++) {
-        /* Pages toward newer installations come oldest first. */
-        int row = after ? i : (nt > page.limit ? (int)page.limit : nt) - 1 - i;
-        json_t *o = installation_json(res, row);
-
-        if (o == NULL || json_array_append_new(data, o) < 0)
-            goto oom;
-    }
     snprintf(url, sizeof(url), "/v1/apps/apps/%s/installations", app_id);
-    ret = cm_resp_json(resp, 200, cm_json_list(url, data, nt > page.limit), err);
-    data = NULL; /* taken by cm_json_list */
-    goto out;
-oom:
-    cm_err_internal(err, "out of memory listing installations");
+    data = cm_json_page(url, res, page.limit, after, installation_at, NULL);
+    if (data == NULL) {
+        cm_err_internal(err, "out of memory listing installations");
+        goto out;
+    }
+    ret = cm_resp_json(resp, 200, data, err);
+    data = NULL;
 out:
     json_decref(data);
     PQclear(app);

@@ -404,6 +404,13 @@ out:
     return ret;
 }
 
+/* endpoint_json (no secret) as a cm_page_render callback. */
+static json_t *endpoint_at(void *ctx, const PGresult *res, int row)
+{
+    (void)ctx;
+    return endpoint_json(res, row, NULL);
+}
+
 static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     struct owner o;
@@ -412,7 +419,7 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
     json_t *data = NULL;
     const char *cursor;
     char lim[24];
-    int after, nt, n, ret = -1;
+    int after, nt, ret = -1;
 
     if (cm_page_parse(req->params, &page, err) < 0 ||
         cm_expand_parse(req->params, (const char *const[]){NULL}, 1, &(struct cm_expand){0}, err) <
@@ -442,22 +449,13 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
             goto out;
         }
     }
-    n = nt > page.limit ? (int)page.limit : nt;
-    data = json_array();
+    data = cm_json_page(ENDPOINTS_URL, res, page.limit, after, endpoint_at, NULL);
     if (data == NULL) {
-        cm_err_internal(err, "out of memory");
+        cm_err_internal(err, "a webhook endpoint does not render");
         goto out;
     }
-    for (int i = 0; i < n; i++) {
-        json_t *ep = endpoint_json(res, after ? i : n - 1 - i, NULL);
-
-        if (ep == NULL || json_array_append_new(data, ep) < 0) {
-            cm_err_internal(err, "a webhook endpoint does not render");
-            goto out;
-        }
-    }
-    ret = cm_resp_json(resp, 200, cm_json_list(ENDPOINTS_URL, data, nt > page.limit), err);
-    data = NULL; /* taken */
+    ret = cm_resp_json(resp, 200, data, err);
+    data = NULL;
 out:
     json_decref(data);
     PQclear(res);

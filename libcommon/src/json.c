@@ -27,6 +27,28 @@ json_t *cm_json_list(const char *url, json_t *data, int has_more)
     return o;
 }
 
+json_t *cm_json_page(const char *url, const PGresult *res, long long limit, int newest_first,
+                     cm_page_render render, void *ctx)
+{
+    int nt = PQntuples(res), n;
+    json_t *data = json_array();
+
+    if (data == NULL)
+        return NULL;
+    if (nt == 1 && PQgetisnull(res, 0, 0)) /* the marker row of an empty page */
+        nt = 0;
+    n = nt > limit ? (int)limit : nt;
+    for (int i = 0; i < n; i++) {
+        json_t *o = render(ctx, res, newest_first ? i : n - 1 - i);
+
+        if (o == NULL || json_array_append_new(data, o) < 0) {
+            json_decref(data);
+            return NULL;
+        }
+    }
+    return cm_json_list(url, data, nt > limit);
+}
+
 char *cm_json_dump(const json_t *v, size_t *len)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -1,6 +1,7 @@
 /* List envelopes, pagination parameters and expand[] validation. */
 #include <check.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cm/form.h"
@@ -101,6 +102,99 @@ START_TEST(test_expand)
 }
 END_TEST
 
+/* A page query's result without a server: one text column "id" holding
+ * ids (NULL for SQL NULL), as libpq builds it. */
+static PGresult *rows_of(const char *const *ids, int n)
+{
+    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    PGresAttDesc att = {.name = "id", .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
+
+    ck_assert_ptr_nonnull(res);
+    ck_assert_int_eq(PQsetResultAttrs(res, 1, &att), 1);
+    for (int i = 0; i < n; i++) {
+        char *v = (char *)ids[i];
+
+        ck_assert_int_eq(PQsetvalue(res, i, 0, v, v != NULL ? (int)strlen(v) : -1), 1);
+    }
+    return res;
+}
+
+static json_t *id_object(void *ctx, const PGresult *res, int row)
+{
+    int *calls = ctx;
+
+    (*calls)++;
+    if (strcmp(PQgetvalue(res, row, 0), "bad") == 0)
+        return NULL;
+    return json_pack("{s:s}", "id", PQgetvalue(res, row, 0));
+}
+
+/* "a,b,c" from a list's data ids. */
+static void ids_of(const json_t *list, char *out, size_t cap)
+{
+    const json_t *o;
+    size_t i;
+
+    out[0] = '\0';
+    json_array_foreach(json_object_get(list, "data"), i, o)
+    {
+        size_t len = strlen(out);
+
+        snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+                 json_string_value(json_object_get(o, "id")));
+    }
+}
+
+START_TEST(test_page_of_rows)
+{
+    static const struct {
+        const char *ids[4];
+        int n;
+        long long limit;
+        int newest_first;
+        const char *want;
+        int has_more;
+    } cases[] = {
+        {{"c", "b", "a"}, 3, 2, 1, "c,b", 1}, /* one more than the limit: has_more */
+        {{"c", "b"}, 2, 2, 1, "c,b", 0},      /* exactly the limit */
+        {{"a", "b", "c"}, 3, 2, 0, "b,a", 1}, /* ending_before: oldest first, turned */
+        {{"a", "b"}, 2, 10, 0, "b,a", 0},     /* ... short page */
+        {{NULL}, 1, 10, 1, "", 0},            /* the marker row of an empty page */
+        {{NULL}, 0, 10, 1, "", 0},            /* no rows at all */
+        {{"x"}, 1, 1, 0, "x", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        PGresult *res = rows_of(cases[i].ids, cases[i].n);
+        int calls = 0;
+        json_t *list = cm_json_page("/v1/things", res, cases[i].limit, cases[i].newest_first,
+                                    id_object, &calls);
+        char got[64];
+
+        ck_assert_ptr_nonnull(list);
+        ids_of(list, got, sizeof(got));
+        ck_assert_msg(strcmp(got, cases[i].want) == 0, "case %zu: %s", i, got);
+        ck_assert(json_is_boolean(json_object_get(list, "has_more")));
+        ck_assert_int_eq(json_is_true(json_object_get(list, "has_more")), cases[i].has_more);
+        ck_assert_str_eq(json_string_value(json_object_get(list, "url")), "/v1/things");
+        ck_assert_int_eq(calls, (int)json_array_size(json_object_get(list, "data")));
+        json_decref(list);
+        PQclear(res);
+    }
+}
+END_TEST
+
+START_TEST(test_page_row_that_does_not_render)
+{
+    static const char *const ids[] = {"a", "bad", "c"};
+    PGresult *res = rows_of(ids, 3);
+    int calls = 0;
+
+    ck_assert_ptr_null(cm_json_page("/v1/things", res, 10, 1, id_object, &calls));
+    ck_assert_int_eq(calls, 2); /* stops at the first failure */
+    PQclear(res);
+}
+END_TEST
+
 Suite *suite_json(void)
 {
     Suite *s = suite_create("json");
@@ -109,6 +203,8 @@ Suite *suite_json(void)
     tcase_add_test(tc, test_list_envelope);
     tcase_add_test(tc, test_page);
     tcase_add_test(tc, test_expand);
+    tcase_add_test(tc, test_page_of_rows);
+    tcase_add_test(tc, test_page_row_that_does_not_render);
     suite_add_tcase(s, tc);
     return s;
 }

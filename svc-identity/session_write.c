@@ -1,4 +1,5 @@
-/* Client secrets and the re-keying of a session row (session_write.h). The
+/* Client secrets, the re-sealing of one sealed value and the re-keying of a
+ * session row (session_write.h). The
  * secret's random part is 32 base62 characters (about 190 bits) from
  * OpenSSL's CSPRNG; it is stored only as a SHA-256 for lookups and as a
  * sealed copy bound to its row and column. */
@@ -85,11 +86,9 @@ unsigned char *idn_unhex(const char *hex, size_t *len)
     return out;
 }
 
-/* Opens column c of the row (sealed under old_key) and seals it again under
- * the active key, as hex into *out (new). */
-static int reseal(const struct cm_config *cfg, const char *id, const char *column,
-                  const char *old_key, const char *hex, char **out, const char **new_key,
-                  struct cm_err *err)
+int idn_reseal_hex(const struct cm_config *cfg, const char *table, const char *id,
+                   const char *column, const char *old_key, const char *hex, char **out,
+                   const char **new_key, struct cm_err *err)
 {
     unsigned char *blob = NULL, *sealed = NULL;
     size_t bloblen = 0, sealedlen = 0, plainlen = 0;
@@ -98,16 +97,15 @@ static int reseal(const struct cm_config *cfg, const char *id, const char *colum
 
     blob = idn_unhex(hex, &bloblen);
     if (blob == NULL) {
-        cm_err_internal(err, "identity.sessions %s.%s: bad hex", id, column);
+        cm_err_internal(err, "identity.%s %s.%s: bad hex", table, id, column);
         goto out;
     }
-    if (idn_open(cfg, "sessions", id, column, old_key, blob, bloblen, &plain, &plainlen, err) < 0 ||
-        idn_seal(cfg, "sessions", id, column, plain, plainlen, &sealed, &sealedlen, new_key, err) <
-            0)
+    if (idn_open(cfg, table, id, column, old_key, blob, bloblen, &plain, &plainlen, err) < 0 ||
+        idn_seal(cfg, table, id, column, plain, plainlen, &sealed, &sealedlen, new_key, err) < 0)
         goto out;
     *out = idn_hex(sealed, sealedlen);
     if (*out == NULL) {
-        cm_err_internal(err, "out of memory re-sealing a session");
+        cm_err_internal(err, "out of memory re-sealing identity.%s %s", table, id);
         goto out;
     }
     ret = 0;
@@ -146,8 +144,8 @@ int idn_session_rekey(struct cm_db *db, const struct cm_config *cfg, const char 
     for (size_t i = 0; i < NSEALED; i++) {
         const char *v = cm_db_value(res, 0, (int)i + 1);
 
-        if (v != NULL &&
-            reseal(cfg, session_id, sealed_columns[i], old_key, v, &hex[i], &new_key, err) < 0)
+        if (v != NULL && idn_reseal_hex(cfg, "sessions", session_id, sealed_columns[i], old_key, v,
+                                        &hex[i], &new_key, err) < 0)
             goto out;
     }
     upd = cm_db_exec(db, "idn_session_rekey", 6,

@@ -62,4 +62,12 @@ int idn_client_secret_issue(struct cm_db *db, const struct cm_config *cfg, const
 char *idn_hex(const unsigned char *bytes, size_t len);
 unsigned char *idn_unhex(const char *hex, size_t *len);
 
+/* Opens hex (the sealed table.column of row id, under old_key) and seals it
+ * again under cfg->keys' active key: *out is the new hex (free()), *new_key
+ * borrowed from cfg->keys. The plaintext is wiped before it is freed. 0, or
+ * -1 with a 500 (bad hex, a value that does not open; never quoting it). */
+int idn_reseal_hex(const struct cm_config *cfg, const char *table, const char *id,
+                   const char *column, const char *old_key, const char *hex, char **out,
+                   const char **new_key, struct cm_err *err);
+
 #endif

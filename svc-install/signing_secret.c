@@ -4,11 +4,11 @@
  * column only stages a secret an operator or the dev fixture wrote; reading
  * prefers it while it is there, because it is newer than whatever sealed
  * value the row still holds, and `svc-install --seal-signing-secrets` seals
- * it and clears it. The same command re-seals rows under an older key, in
- * batches locked with FOR UPDATE SKIP LOCKED, so it runs beside serving
- * instances (and other sealers) safely, as svc-secrets' --rotate-keys does.
- * Both statements here run rarely (an install, an operator command), so they
- * are sent unprepared. */
+ * it and clears it. The same command re-seals rows under an older key
+ * through the shared runner (cm/rekey.h), in batches locked with FOR UPDATE
+ * SKIP LOCKED, so it runs beside serving instances (and other sealers)
+ * safely. The statements here run rarely (an install, an operator command),
+ * so they are sent unprepared. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +18,11 @@
 #include "cm/crypto.h"
 #include "cm/ids.h"
 #include "cm/log.h"
+#include "cm/rekey.h"
 #include "cm/sig.h"
 #include "signing_secret.h"
 #include "cm/banned.h"
 
-#define BATCH     100
 #define PREFIX    "absec_"
 #define RANDOMLEN 32
 
@@ -177,12 +177,12 @@ int inst_signing_secret_new(const struct cm_config *cfg, const char *app_id, cha
     return 0;
 }
 
-/* Seals one row's secret (the staged plaintext, else its sealed value
+/* Seals row i's secret (the staged plaintext, else its sealed value
  * reopened) under the active key and clears the plaintext. */
-static int seal_row(struct cm_db *db, const struct cm_keyring *kr, const PGresult *res, int i,
+static int seal_row(struct cm_db *db, const struct cm_config *cfg, const PGresult *rows, int i,
                     struct cm_err *err)
 {
-    const char *app_id = cm_db_value(res, i, 0), *staged = cm_db_value(res, i, 1);
+    const char *app_id = cm_db_value(rows, i, 0), *staged = cm_db_value(rows, i, 1);
     const char *key_id = NULL;
     size_t len = 0;
     char *plain = NULL, *hex = NULL;
@@ -196,8 +196,8 @@ static int seal_row(struct cm_db *db, const struct cm_keyring *kr, const PGresul
             cm_err_internal(err, "out of memory");
             goto out;
         }
-    } else if ((plain = open_sealed(kr, app_id, cm_db_value(res, i, 2), cm_db_value(res, i, 3),
-                                    &len, err)) == NULL) {
+    } else if ((plain = open_sealed(cfg->keys, app_id, cm_db_value(rows, i, 2),
+                                    cm_db_value(rows, i, 3), &len, err)) == NULL) {
         goto out;
     }
     if (!well_formed(plain, len)) {
@@ -205,7 +205,7 @@ static int seal_row(struct cm_db *db, const struct cm_keyring *kr, const PGresul
                         app_id);
         goto out;
     }
-    if (seal_hex(kr, app_id, plain, len, &hex, &key_id, err) < 0)
+    if (seal_hex(cfg->keys, app_id, plain, len, &hex, &key_id, err) < 0)
         goto out;
     upd = cm_db_exec_sql(db,
                          "UPDATE install.apps SET signing_secret = NULL,"
@@ -220,73 +220,34 @@ out:
     return ret;
 }
 
-/* One batch in its own transaction. Returns the rows sealed (BATCH: there
- * may be more), or -1 with *err. */
-static int seal_batch(struct cm_db *db, const struct cm_keyring *kr, struct cm_err *err)
-{
-    char batch[16];
-    PGresult *res = NULL;
-    int n = -1, i;
-
-    snprintf(batch, sizeof(batch), "%d", BATCH);
-    if (cm_db_begin(db, err) < 0)
-        return -1;
-    res = cm_db_exec_sql(db,
-                         "SELECT id, signing_secret, encode(signing_secret_sealed, 'hex'),"
-                         " signing_key_id FROM install.apps"
-                         " WHERE signing_secret IS NOT NULL"
-                         " OR (signing_secret_sealed IS NOT NULL AND signing_key_id IS DISTINCT"
-                         " FROM $1) ORDER BY id LIMIT $2::integer FOR UPDATE SKIP LOCKED",
-                         2, (const char *[]){cm_keyring_active_id(kr), batch}, err);
-    if (res == NULL)
-        goto out;
-    for (i = 0; i < PQntuples(res); i++)
-        if (seal_row(db, kr, res, i, err) < 0)
-            goto out;
-    if (cm_db_commit(db, err) < 0)
-        goto out;
-    n = PQntuples(res);
-out:
-    if (n < 0 && cm_db_in_tx(db))
-        cm_db_rollback(db);
-    PQclear(res);
-    return n;
-}
+const struct cm_rekey_job inst_signing_secret_job = {
+    .what = "signing secrets",
+    .row = "the signing secret of",
+    .select = "SELECT id, signing_secret, encode(signing_secret_sealed, 'hex'), signing_key_id"
+              " FROM install.apps WHERE signing_secret IS NOT NULL"
+              " OR (signing_secret_sealed IS NOT NULL AND signing_key_id IS DISTINCT FROM $1)"
+              " ORDER BY id LIMIT $2::integer FOR UPDATE SKIP LOCKED",
+    .batch = 100,
+    .reseal = seal_row,
+    .left = "SELECT count(*) FROM install.apps WHERE signing_secret IS NOT NULL"
+            " OR (signing_secret_sealed IS NOT NULL AND signing_key_id IS DISTINCT FROM $1)",
+};
 
 int inst_signing_secret_seal_all(void)
 {
     static const struct cm_stmt *const no_sets[] = {NULL};
-    const char *path = getenv("CM_KEY_FILE");
-    struct cm_keyring *kr = NULL;
-    struct cm_db *db = NULL;
-    struct cm_err err;
-    long done = 0;
-    int n, status = 1;
+    /* Sealing staged secrets is not a rotation: a row another transaction
+     * held throughout is read staged meanwhile and sealed by the next run,
+     * so what is left is not counted here (--rotate-keys counts it). */
+    struct cm_rekey_job job = inst_signing_secret_job;
+    const struct cm_rekey_cmd cmd = {
+        .service = "svc-install",
+        .name = "--seal-signing-secrets",
+        .sets = no_sets,
+        .jobs = &job,
+        .njobs = 1,
+    };
 
-    cm_log_setup("svc-install", CM_LOG_INFO);
-    cm_err_clear(&err);
-    if (path == NULL || *path == '\0') {
-        cm_log(CM_LOG_ERROR, "--seal-signing-secrets: set CM_KEY_FILE");
-        return 1;
-    }
-    kr = cm_keyring_load(path, &err);
-    db = kr ? cm_db_new(NULL, no_sets, &err) : NULL;
-    if (db == NULL)
-        goto out;
-    do {
-        n = seal_batch(db, kr, &err);
-        if (n < 0)
-            goto out;
-        done += n;
-    } while (n == BATCH);
-    cm_log(CM_LOG_INFO, "sealed %ld signing secrets under key %s", done, cm_keyring_active_id(kr));
-    status = 0;
-out:
-    if (status != 0)
-        cm_log(CM_LOG_ERROR, "--seal-signing-secrets failed after %ld secrets: %s", done,
-               err.detail[0] ? err.detail : err.message);
-    cm_db_free(db);
-    cm_keyring_free(kr);
-    cm_log_flush();
-    return status;
+    job.left = NULL;
+    return cm_rekey_main(&cmd);
 }

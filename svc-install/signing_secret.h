@@ -11,6 +11,7 @@
 #include "cm/config.h"
 #include "cm/db.h"
 #include "cm/err.h"
+#include "cm/rekey.h"
 
 /* Longest signing secret, with its NUL. */
 #define INST_SIGNING_SECRET_MAX 128
@@ -30,10 +31,17 @@ int inst_signing_secret_get(struct cm_db *db, const struct cm_config *cfg, const
 int inst_signing_secret_new(const struct cm_config *cfg, const char *app_id, char *secret,
                             size_t cap, char **sealed_hex, const char **key_id, struct cm_err *err);
 
-/* The whole of `svc-install --seal-signing-secrets` (also run by
- * --rotate-keys): seals every plaintext signing secret and re-seals every
- * secret not under the key file's active key (CM_KEY_FILE, libpq
- * environment). Returns the exit status: 0, or 1 with a message on stderr. */
+/* The signing secrets as a re-seal job (cm/rekey.h), borrowed for the
+ * program's life: seals every staged plaintext secret (and clears it) and
+ * re-seals every secret not under the active key; a malformed secret fails
+ * its batch, the log naming the app, never the value. Its left statement
+ * counts what is still staged or under another key. */
+extern const struct cm_rekey_job inst_signing_secret_job;
+
+/* The whole of `svc-install --seal-signing-secrets`: inst_signing_secret_job
+ * on the key file's active key (CM_KEY_FILE, libpq environment), without the
+ * count of rows left. Returns the exit status: 0, or 1 with a message on
+ * stderr. */
 int inst_signing_secret_seal_all(void);
 
 #endif

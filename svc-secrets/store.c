@@ -61,10 +61,6 @@ const struct cm_stmt sec_store_stmts[] = {
      "DELETE FROM secrets.secrets WHERE ctid = ANY (ARRAY(SELECT ctid FROM secrets.secrets"
      " WHERE expires_at <= now() LIMIT 1000))",
      0},
-    {"sec_rotation_batch",
-     "SELECT " COLS ", encode(s.payload, 'hex') FROM secrets.secrets s WHERE s.key_id <> $1"
-     " ORDER BY s.id LIMIT $2::integer FOR UPDATE SKIP LOCKED",
-     2},
     {"sec_reseal",
      "UPDATE secrets.secrets SET key_id = $2, payload = decode($3, 'hex') WHERE id = $1", 3},
     {NULL, NULL, 0},
@@ -291,36 +287,13 @@ long sec_store_purge(struct cm_db *db, struct cm_err *err)
     return n;
 }
 
-int sec_store_rotation_batch(struct cm_db *db, const char *active_key, int batch,
-                             struct sec_row **rows, size_t *n, struct cm_err *err)
-{
-    char b[16];
-    PGresult *res;
-    int nt;
+const char sec_store_rotation_select[] =
+    "SELECT " COLS ", encode(s.payload, 'hex') FROM secrets.secrets s WHERE s.key_id <> $1"
+    " ORDER BY s.id LIMIT $2::integer FOR UPDATE SKIP LOCKED";
 
-    *rows = NULL;
-    *n = 0;
-    snprintf(b, sizeof(b), "%d", batch);
-    res = cm_db_exec(db, "sec_rotation_batch", 2, (const char *[]){active_key, b}, err);
-    if (res == NULL)
-        return -1;
-    nt = PQntuples(res);
-    *rows = calloc(nt > 0 ? (size_t)nt : 1, sizeof(**rows));
-    if (*rows == NULL) {
-        PQclear(res);
-        return cm_err_internal(err, "out of memory");
-    }
-    for (int i = 0; i < nt; i++) {
-        if (row_from(res, i, 1, &(*rows)[i], err) < 0) {
-            sec_rows_free(*rows, (size_t)i);
-            *rows = NULL;
-            PQclear(res);
-            return -1;
-        }
-    }
-    *n = (size_t)nt;
-    PQclear(res);
-    return 0;
+int sec_store_rotation_row(const PGresult *res, int i, struct sec_row *out, struct cm_err *err)
+{
+    return row_from(res, i, 1, out, err);
 }
 
 int sec_store_reseal(struct cm_db *db, const char *id, const char *key_id,

@@ -70,11 +70,12 @@ void sec_rows_free(struct sec_row *rows, size_t n);
 /* Deletes up to 1000 expired rows; returns how many, or -1. */
 long sec_store_purge(struct cm_db *db, struct cm_err *err);
 
-/* Key rotation: up to `batch` rows not sealed under active_key, with their
- * payloads, locked (FOR UPDATE SKIP LOCKED) in the current transaction so
- * that several rotators and the serving instances never collide. */
-int sec_store_rotation_batch(struct cm_db *db, const char *active_key, int batch,
-                             struct sec_row **rows, size_t *n, struct cm_err *err);
+/* Key rotation (cm/rekey.h): the batch SELECT of rows not sealed under the
+ * key id $1, up to $2 of them with their payloads, id first, locked FOR
+ * UPDATE SKIP LOCKED; and row i of its result read into *out (with the
+ * payload; sec_row_release()), 0 or -1 with a 500 in *err. */
+extern const char sec_store_rotation_select[];
+int sec_store_rotation_row(const PGresult *res, int i, struct sec_row *out, struct cm_err *err);
 int sec_store_reseal(struct cm_db *db, const char *id, const char *key_id,
                      const unsigned char *blob, size_t bloblen, struct cm_err *err);
 

@@ -6,25 +6,8 @@
 #include <string.h>
 
 #include "cm/err.h"
+#include "cm/utf8.h"
 #include "cm/banned.h"
-
-/* Truncation may cut a UTF-8 sequence in half, and the JSON renderer only
- * takes valid UTF-8: drop a trailing incomplete sequence. */
-static void utf8_trim(char *s)
-{
-    size_t n = strlen(s), i = n, need;
-
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && n - i < 3)
-        i--;
-    if (i == 0 || ((unsigned char)s[i - 1] & 0x80) == 0)
-        return;
-    need = ((unsigned char)s[i - 1] & 0xE0) == 0xC0   ? 2
-           : ((unsigned char)s[i - 1] & 0xF0) == 0xE0 ? 3
-           : ((unsigned char)s[i - 1] & 0xF8) == 0xF0 ? 4
-                                                      : 0;
-    if (need != n - i + 1)
-        s[i - 1] = '\0';
-}
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -34,7 +17,7 @@ static void copy(char *dst, size_t cap, const char *src)
         n = cap - 1;
     memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
-    utf8_trim(dst);
+    cm_utf8_scrub(dst); /* a cut character, or bytes a caller passed in */
 }
 
 static int vset(struct cm_err *err, int status, enum cm_err_type type, const char *code,
@@ -47,7 +30,7 @@ static int vset(struct cm_err *err, int status, enum cm_err_type type, const cha
     copy(err->code, sizeof(err->code), code);
     copy(err->param, sizeof(err->param), param);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    utf8_trim(err->message);
+    cm_utf8_scrub(err->message); /* anywhere: a %.Ns in fmt can cut a character */
     err->detail[0] = '\0';
     return -1;
 }

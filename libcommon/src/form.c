@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cm/form.h"
+#include "cm/utf8.h"
 #include "cm/sig.h"
 #include "cm/banned.h"
 
@@ -68,60 +69,11 @@ static int unescape(const char *in, size_t n, char *out, size_t *outlen)
     return 0;
 }
 
-/* Strict UTF-8 (as jansson requires): no overlong forms, no surrogates,
- * nothing above U+10FFFF. */
-static int utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i], cp, min;
-        size_t need, k;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            need = 2, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i - 1 < need)
-            return 0;
-        for (k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
-/* Length of the longest prefix of the UTF-8 text s[0..len) that is at most
- * max bytes and ends on a character boundary. */
-static size_t utf8_clip(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
-
 /* The name used in err->param and messages for a key that decoded to valid
  * UTF-8: the key itself, cut on a character boundary to fit. */
 static void name_from_key(char *dst, const char *key, size_t klen)
 {
-    size_t n = utf8_clip(key, klen, NAME_CAP - 1);
+    size_t n = cm_utf8_clip(key, klen, NAME_CAP - 1);
 
     memcpy(dst, key, n);
     dst[n] = '\0';
@@ -227,7 +179,7 @@ static const char *shape(const json_t *v)
 static int conflict(struct cm_err *err, const char *name, const char *key, size_t prefix,
                     const json_t *prev)
 {
-    int n = (int)utf8_clip(key, prefix, 48);
+    int n = (int)cm_utf8_clip(key, prefix, 48);
 
     return cm_err_invalid(err, name, "Conflicting parameter %s: %.*s was already given as %s.",
                           name, n, key, shape(prev));
@@ -329,7 +281,7 @@ static int decode_pair(json_t *root, const char *p, size_t n, const struct cm_fo
     json_t *v;
 
     if (unescape(p, rklen, key, &klen) < 0 || memchr(key, '\0', klen) != NULL ||
-        !utf8_valid(key, klen)) {
+        !cm_utf8_valid(key, klen)) {
         name_from_raw(name, p, rklen);
         return cm_err_invalid(
             err, name, "Invalid parameter name: %s (bad %%-escape, NUL byte or not UTF-8).", name);
@@ -343,7 +295,7 @@ static int decode_pair(json_t *root, const char *p, size_t n, const struct cm_fo
         return cm_err_invalid(err, name, "Invalid %%-escape in the value of %s.", name);
     if (memchr(val, '\0', vlen) != NULL)
         return cm_err_invalid(err, name, "The value of %s contains a NUL byte.", name);
-    if (!utf8_valid(val, vlen))
+    if (!cm_utf8_valid(val, vlen))
         return cm_err_invalid(err, name, "The value of %s is not valid UTF-8.", name);
     if (vlen > lim->max_value_len)
         return cm_err_invalid(err, name, "The value of %s is too long (at most %zu bytes).", name,

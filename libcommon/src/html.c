@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "cm/html.h"
+#include "cm/utf8.h"
 #include "cm/sig.h"
 #include "cm/banned.h"
 
@@ -67,33 +68,6 @@ void cm_html_raw(struct cm_html *h, const char *markup)
         put(h, markup, strlen(markup));
 }
 
-/* Length of the well-formed UTF-8 sequence at s (2 to 4), or 0: overlong
- * forms (which could spell '<'), surrogates and code points past U+10FFFF
- * are not well formed. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0], cp;
-    size_t n;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 void cm_html_text(struct cm_html *h, const char *text)
 {
     static const char *const entity[128] = {
@@ -120,7 +94,8 @@ void cm_html_text(struct cm_html *h, const char *text)
             s++; /* other controls and DEL are dropped */
             continue;
         }
-        n = utf8_seq(s);
+        /* The NUL ends any sequence early: 4 never reads past it. */
+        n = cm_utf8_seq(s, 4);
         if (n == 0) {
             cm_html_raw(h, "\xef\xbf\xbd"); /* U+FFFD */
             s++;

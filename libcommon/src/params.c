@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cm/params.h"
+#include "cm/utf8.h"
 #include "cm/banned.h"
 
 #define PATH_CAP sizeof(((struct cm_err *)0)->param)
@@ -20,25 +21,6 @@
 /* lookup() results besides -1 (error) and 0 (absent). */
 enum { FOUND = 1, EMPTY = 2 };
 
-static size_t utf8_clip(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
-
-/* Characters (code points) in the UTF-8 text s[0..n). */
-static size_t utf8_chars(const char *s, size_t n)
-{
-    size_t i, count = 0;
-
-    for (i = 0; i < n; i++)
-        count += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return count;
-}
-
 /* "<path>[<key>]" into dst (PATH_CAP bytes), the key cut to fit. */
 static void sub_path(char *dst, const char *path, const char *key, size_t klen)
 {
@@ -46,7 +28,7 @@ static void sub_path(char *dst, const char *path, const char *key, size_t klen)
 
     if (plen > PATH_CAP - 3)
         plen = PATH_CAP - 3;
-    klen = utf8_clip(key, klen, PATH_CAP - 3 - plen);
+    klen = cm_utf8_clip(key, klen, PATH_CAP - 3 - plen);
     snprintf(dst, PATH_CAP, "%.*s[%.*s]", (int)plen, path, (int)klen, key);
 }
 
@@ -63,7 +45,7 @@ static void sub_path_index(char *dst, const char *path, size_t index)
 static void describe(const json_t *v, char *buf, size_t cap)
 {
     if (json_is_string(v)) {
-        size_t len = json_string_length(v), n = utf8_clip(json_string_value(v), len, ECHO_MAX);
+        size_t len = json_string_length(v), n = cm_utf8_clip(json_string_value(v), len, ECHO_MAX);
 
         snprintf(buf, cap, "%.*s%s", (int)n, json_string_value(v), n < len ? "..." : "");
     } else if (json_is_object(v)) {
@@ -165,7 +147,7 @@ int cm_params_check_allowed(const json_t *params, const char *const *allowed, st
     {
         if (strcmp(key, "expand") != 0 && !listed(allowed, key)) {
             char name[PATH_CAP];
-            size_t n = utf8_clip(key, strlen(key), PATH_CAP - 1);
+            size_t n = cm_utf8_clip(key, strlen(key), PATH_CAP - 1);
 
             snprintf(name, sizeof(name), "%.*s", (int)n, key);
             return cm_err_unknown_param(err, name);
@@ -204,7 +186,7 @@ int cm_param_str(const json_t *params, const char *path, unsigned flags, size_t 
         return r;
     if (!json_is_string(v))
         return type_error(err, path, "string", v);
-    if (maxlen > 0 && utf8_chars(json_string_value(v), json_string_length(v)) > maxlen)
+    if (maxlen > 0 && cm_utf8_chars(json_string_value(v), json_string_length(v)) > maxlen)
         return cm_err_invalid(err, path, "Invalid %s: must be at most %zu characters", path,
                               maxlen);
     *out = json_string_value(v);
@@ -374,7 +356,7 @@ int cm_param_str_array(const json_t *params, const char *path, unsigned flags, s
             return type_error(err, name, "string", item);
         if (is_empty(item))
             return empty_error(err, name);
-        if (maxlen > 0 && utf8_chars(json_string_value(item), json_string_length(item)) > maxlen)
+        if (maxlen > 0 && cm_utf8_chars(json_string_value(item), json_string_length(item)) > maxlen)
             return cm_err_invalid(err, name, "Invalid %s: must be at most %zu characters", name,
                                   maxlen);
     }
@@ -410,12 +392,13 @@ int cm_param_metadata(const json_t *params, const char *path, json_t **out, stru
                                   "Invalid %s: keys must be non-empty and must not contain '[' "
                                   "or ']'",
                                   path);
-        if (utf8_chars(key, klen) > CM_METADATA_MAX_KEY_LEN)
+        if (cm_utf8_chars(key, klen) > CM_METADATA_MAX_KEY_LEN)
             return cm_err_invalid(err, name, "Invalid %s: keys must be at most %d characters", path,
                                   CM_METADATA_MAX_KEY_LEN);
         if (!json_is_string(val))
             return type_error(err, name, "string", val);
-        if (utf8_chars(json_string_value(val), json_string_length(val)) > CM_METADATA_MAX_VALUE_LEN)
+        if (cm_utf8_chars(json_string_value(val), json_string_length(val)) >
+            CM_METADATA_MAX_VALUE_LEN)
             return cm_err_invalid(err, name, "Invalid %s: must be at most %d characters", name,
                                   CM_METADATA_MAX_VALUE_LEN);
     }

@@ -6,10 +6,12 @@
 
 #include "cm/http.h"
 #include "cm/sig.h"
+#include "cm/utf8.h"
 #include "cm/banned.h"
 
 /* Decodes seg[0..len) into out; -1 on a bad escape, an embedded NUL, a '/'
- * produced by %2F (ids never hold one), or overflow. */
+ * produced by %2F (ids never hold one), text that is not UTF-8 (no id is,
+ * and the database would refuse it), or overflow. */
 static int decode_segment(const char *seg, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
@@ -34,7 +36,7 @@ static int decode_segment(const char *seg, size_t len, char *out, size_t cap)
         out[o++] = (char)c;
     }
     out[o] = '\0';
-    return o > 0 ? 0 : -1;
+    return o > 0 && cm_utf8_valid(out, o) ? 0 : -1;
 }
 
 static int match(const char *pattern, const char *path, struct cm_req *req)

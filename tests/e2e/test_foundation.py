@@ -106,6 +106,17 @@ def test_unknown_path_outside_v1_is_404(api, path):
     assert_stripe_error(api("GET", path), 404, f"Unrecognized request URL (GET: {path})")
 
 
+@pytest.mark.parametrize("path", [
+    "/v1/apps/apps/%FF", "/v1/apps/apps/%FF/installations", "/v1/webhook_endpoints/%FF", "/v1/events/%FF",
+    "/v1/identity/verification_sessions/%FF", "/v1/identity/verification_reports/%C0%AF",
+    "/apps/install/link/%FF",
+])
+def test_an_id_that_is_not_utf8_is_an_unknown_url(api, account_key, path):
+    """No id is anything but UTF-8 (and the database refuses it): the route
+    does not match, so the answer is Stripe's 404, not a 500."""
+    assert_stripe_error(api("GET", path, key=account_key), 404)
+
+
 @pytest.mark.smoke
 def test_unknown_url_message(api, account_key):
     err = assert_stripe_error(api("GET", "/v1/x", key=account_key), 404)

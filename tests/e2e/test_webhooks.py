@@ -272,6 +272,11 @@ CREATE_ERRORS = [
      "enabled_events[1]", None),
     ([("url", "https://example.com/x"), ("enabled_events[]", "*"), ("api_version", "2099-01-01")],
      "api_version", None),
+    # Values whose echo in the message a byte count would cut inside a
+    # character: still a 400, never a 500.
+    ([("url", "https://example.com/x"), ("enabled_events[]", "a" * 79 + "\u00e9")], "enabled_events[0]", None),
+    ([("url", "https://example.com/x"), ("enabled_events[]", "*"), ("api_version", "a" + "\u00e9" * 40)],
+     "api_version", None),
     ([("url", "https://example.com/x"), ("enabled_events[]", "*"), ("connect", "maybe")], "connect", None),
     ([("url", "https://example.com/x"), ("enabled_events[]", "*"), ("connect", "true")], "connect", None),
     ([("url", "https://example.com/x"), ("enabled_events[]", "*"), ("description", "x" * 5001)],
@@ -566,7 +571,7 @@ def test_a_backlog_on_one_endpoint_does_not_hold_up_another(stack, endpoints, re
         " SELECT 'evt_backlog' || :'p1' || g, 'account.application.deauthorized', 'acct_dev1', :'p2', false,"
         " '{\"object\": {\"id\": \"ca_x\", \"object\": \"application\", \"name\": null}}'"
         " FROM generate_series(1, 160) g;", secrets.token_hex(6), APP)
-    time.sleep(1.5)  # the worker is in the backlog's rounds now
+    assert wait_for(lambda: slow.hits, 10), "the backlog never started"  # the worker is in its rounds now
     eid = emit(stack, AUTHORIZED)
     sent = time.time()
     assert wait_for(lambda: fast.of(eid), 30), "the other endpoint's event never came"

@@ -37,6 +37,9 @@ START_TEST(test_match_table)
         {"GET", "/v1/identity/verification_sessions/vs_123", 3, "vs_123", NULL},
         {"GET", "/v1/identity/verification_sessions/vs%5F1%20a", 3, "vs_1 a", NULL},
         {"GET", "/v1/identity/verification_sessions/", -1, NULL, NULL},
+        {"GET", "/v1/identity/verification_sessions/%FF", -1, NULL, NULL},         /* not UTF-8 */
+        {"GET", "/v1/identity/verification_sessions/%C0%AF", -1, NULL, NULL},      /* overlong */
+        {"GET", "/v1/identity/verification_sessions/%C3%A9", 3, "\xc3\xa9", NULL}, /* é */
         {"GET", "/v1/identity/verification_sessions/a/b", -1, NULL, NULL},
         {"GET", "/v1/identity/verification_sessions/a%2Fb", -1, NULL, NULL},
         {"GET", "/v1/identity/verification_sessions/a%00b", -1, NULL, NULL},

@@ -402,14 +402,13 @@ static const char *const type_values[] = {"document", "id_number", NULL};
 struct page_render {
     const struct cm_config *cfg;
     unsigned flags;
-    struct cm_err *err;
 };
 
-static json_t *render_at(void *ctx, const PGresult *res, int row)
+static json_t *render_at(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
     struct page_render *pr = ctx;
 
-    return render(pr->cfg, res, row, pr->flags, pr->err);
+    return render(pr->cfg, res, row, pr->flags, err);
 }
 
 static int report_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
@@ -457,13 +456,10 @@ static int report_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *
                        "No such verificationreport: '%s'", cursor);
         goto out;
     }
-    pr = (struct page_render){req->cfg, flags, err};
-    data = cm_json_page(REPORTS_URL, res, page.limit, after, render_at, &pr);
-    if (data == NULL) {
-        if (err->status == 0)
-            cm_err_internal(err, "out of memory listing reports");
+    pr = (struct page_render){req->cfg, flags};
+    data = cm_json_page(REPORTS_URL, res, page.limit, after, render_at, &pr, err);
+    if (data == NULL)
         goto out;
-    }
     ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:

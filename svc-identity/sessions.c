@@ -428,14 +428,13 @@ static const char *const statuses[] = {"requires_input", "processing", "verified
 struct page_render {
     struct cm_req *req;
     unsigned flags;
-    struct cm_err *err;
 };
 
-static json_t *render_at(void *ctx, const PGresult *res, int row)
+static json_t *render_at(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
     struct page_render *pr = ctx;
 
-    return idn_session_render(pr->req->db, pr->req->cfg, res, row, pr->flags, pr->err);
+    return idn_session_render(pr->req->db, pr->req->cfg, res, row, pr->flags, err);
 }
 
 static int session_list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
@@ -488,13 +487,10 @@ static int session_list(struct cm_req *req, struct cm_resp *resp, struct cm_err 
                        "No such verificationsession: '%s'", cursor);
         goto out;
     }
-    pr = (struct page_render){req, flags, err};
-    data = cm_json_page(SESSIONS_URL, res, page.limit, after, render_at, &pr);
-    if (data == NULL) {
-        if (err->status == 0)
-            cm_err_internal(err, "out of memory listing sessions");
+    pr = (struct page_render){req, flags};
+    data = cm_json_page(SESSIONS_URL, res, page.limit, after, render_at, &pr, err);
+    if (data == NULL)
         goto out;
-    }
     ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:

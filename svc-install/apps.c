@@ -275,17 +275,21 @@ static int respond_page(const struct cm_req *req, struct cm_resp *resp, const PG
                         long long limit, int after, cm_page_render render, const char *url,
                         struct cm_err *err)
 {
-    return respond(resp, cm_json_page(url, res, limit, after, render, (void *)req), err);
+    json_t *list = cm_json_page(url, res, limit, after, render, (void *)req, err);
+
+    return list != NULL ? cm_resp_json(resp, 200, list, err) : -1;
 }
 
 /* app_row_json and version_json as cm_page_render callbacks (ctx: the request). */
-static json_t *app_row_at(void *req, const PGresult *res, int row)
+static json_t *app_row_at(void *req, const PGresult *res, int row, struct cm_err *err)
 {
+    (void)err;
     return app_row_json(req, res, row);
 }
 
-static json_t *version_at(void *req, const PGresult *res, int row)
+static json_t *version_at(void *req, const PGresult *res, int row, struct cm_err *err)
 {
+    (void)err;
     return version_json(req, res, row);
 }
 

@@ -342,9 +342,9 @@ static int parse_filters(const json_t *p, struct filters *f, struct cm_err *err)
 }
 
 /* cm_event_render as a cm_page_render callback. */
-static json_t *event_at(void *ctx, const PGresult *res, int row)
+static json_t *event_at(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
-    (void)ctx;
+    (void)ctx, (void)err;
     return cm_event_render(res, row);
 }
 
@@ -398,11 +398,9 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
             goto out;
         }
     }
-    list = cm_json_page(EVENTS_URL, res, page.limit, after, event_at, NULL);
-    if (list == NULL) {
-        cm_err_internal(err, "an event of the page does not render");
+    list = cm_json_page(EVENTS_URL, res, page.limit, after, event_at, NULL, err);
+    if (list == NULL)
         goto out;
-    }
     data = json_object_get(list, "data");
     n = json_array_size(data);
     objs = calloc(n > 0 ? n : 1, sizeof(*objs));

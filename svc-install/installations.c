@@ -215,9 +215,9 @@ static json_t *installation_json(const PGresult *res, int row)
 static const char *const statuses[] = {"installed", "uninstalled", NULL};
 
 /* installation_json as a cm_page_render callback. */
-static json_t *installation_at(void *ctx, const PGresult *res, int row)
+static json_t *installation_at(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
-    (void)ctx;
+    (void)ctx, (void)err;
     return installation_json(res, row);
 }
 
@@ -266,11 +266,9 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
         goto out;
     }
     snprintf(url, sizeof(url), "/v1/apps/apps/%s/installations", app_id);
-    data = cm_json_page(url, res, page.limit, after, installation_at, NULL);
-    if (data == NULL) {
-        cm_err_internal(err, "out of memory listing installations");
+    data = cm_json_page(url, res, page.limit, after, installation_at, NULL, err);
+    if (data == NULL)
         goto out;
-    }
     ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:

@@ -405,9 +405,9 @@ out:
 }
 
 /* endpoint_json (no secret) as a cm_page_render callback. */
-static json_t *endpoint_at(void *ctx, const PGresult *res, int row)
+static json_t *endpoint_at(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
-    (void)ctx;
+    (void)ctx, (void)err;
     return endpoint_json(res, row, NULL);
 }
 
@@ -449,11 +449,9 @@ static int list(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
             goto out;
         }
     }
-    data = cm_json_page(ENDPOINTS_URL, res, page.limit, after, endpoint_at, NULL);
-    if (data == NULL) {
-        cm_err_internal(err, "a webhook endpoint does not render");
+    data = cm_json_page(ENDPOINTS_URL, res, page.limit, after, endpoint_at, NULL, err);
+    if (data == NULL)
         goto out;
-    }
     ret = cm_resp_json(resp, 200, data, err);
     data = NULL;
 out:

@@ -28,25 +28,35 @@ json_t *cm_json_list(const char *url, json_t *data, int has_more)
 }
 
 json_t *cm_json_page(const char *url, const PGresult *res, long long limit, int newest_first,
-                     cm_page_render render, void *ctx)
+                     cm_page_render render, void *ctx, struct cm_err *err)
 {
     int nt = PQntuples(res), n;
-    json_t *data = json_array();
+    json_t *data = json_array(), *list;
+    struct cm_err rerr; /* what a renderer reports */
 
+    cm_err_clear(&rerr);
     if (data == NULL)
-        return NULL;
+        goto oom;
     if (nt == 1 && PQgetisnull(res, 0, 0)) /* the marker row of an empty page */
         nt = 0;
     n = nt > limit ? (int)limit : nt;
     for (int i = 0; i < n; i++) {
-        json_t *o = render(ctx, res, newest_first ? i : n - 1 - i);
+        json_t *o = render(ctx, res, newest_first ? i : n - 1 - i, &rerr);
 
         if (o == NULL || json_array_append_new(data, o) < 0) {
             json_decref(data);
+            if (rerr.status == 0)
+                goto oom;
+            *err = rerr;
             return NULL;
         }
     }
-    return cm_json_list(url, data, nt > limit);
+    list = cm_json_list(url, data, nt > limit);
+    if (list != NULL)
+        return list;
+oom:
+    cm_err_internal(err, "a page of %s does not render", url);
+    return NULL;
 }
 
 char *cm_json_dump(const json_t *v, size_t *len)

@@ -12,9 +12,9 @@
  * array), even on failure. New object, or NULL on allocation failure. */
 json_t *cm_json_list(const char *url, json_t *data, int has_more);
 
-/* Renders row `row` of res as a new object; NULL when it cannot (having set
- * the caller's error through ctx, or leaving it to be called out of memory). */
-typedef json_t *(*cm_page_render)(void *ctx, const PGresult *res, int row);
+/* Renders row `row` of res as a new object; NULL when it cannot, with *err
+ * set (or left empty: cm_json_page() then calls it a 500). */
+typedef json_t *(*cm_page_render)(void *ctx, const PGresult *res, int row, struct cm_err *err);
 
 /* The list envelope of one page of a page query's rows (res). The rows come
  * in the query's order: newest first when newest_first (no cursor, or
@@ -22,10 +22,10 @@ typedef json_t *(*cm_page_render)(void *ctx, const PGresult *res, int row);
  * here; at most limit of them are listed, and one more only says has_more.
  * A single row whose first column is NULL is the marker of an empty page
  * (queries that check the cursor in the same statement return one). Objects
- * come out newest first. New envelope, or NULL when a row does not render
- * or memory runs out. */
+ * come out newest first. New envelope, or NULL with *err: the renderer's
+ * error, else a 500 (a row that does not render, or memory). */
 json_t *cm_json_page(const char *url, const PGresult *res, long long limit, int newest_first,
-                     cm_page_render render, void *ctx);
+                     cm_page_render render, void *ctx, struct cm_err *err);
 
 /* Compact serialization, new string (free()), or NULL on allocation failure. */
 char *cm_json_dump(const json_t *v, size_t *len);

@@ -119,13 +119,17 @@ static PGresult *rows_of(const char *const *ids, int n)
     return res;
 }
 
-static json_t *id_object(void *ctx, const PGresult *res, int row)
+static json_t *id_object(void *ctx, const PGresult *res, int row, struct cm_err *err)
 {
     int *calls = ctx;
 
     (*calls)++;
     if (strcmp(PQgetvalue(res, row, 0), "bad") == 0)
+        return NULL; /* nothing said: a 500 */
+    if (strcmp(PQgetvalue(res, row, 0), "gone") == 0) {
+        cm_err_not_found(err, "thing", "gone", NULL);
         return NULL;
+    }
     return json_pack("{s:s}", "id", PQgetvalue(res, row, 0));
 }
 
@@ -166,8 +170,9 @@ START_TEST(test_page_of_rows)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         PGresult *res = rows_of(cases[i].ids, cases[i].n);
         int calls = 0;
+        struct cm_err err;
         json_t *list = cm_json_page("/v1/things", res, cases[i].limit, cases[i].newest_first,
-                                    id_object, &calls);
+                                    id_object, &calls, &err);
         char got[64];
 
         ck_assert_ptr_nonnull(list);
@@ -185,13 +190,18 @@ END_TEST
 
 START_TEST(test_page_row_that_does_not_render)
 {
-    static const char *const ids[] = {"a", "bad", "c"};
-    PGresult *res = rows_of(ids, 3);
+    static const char *const bad[] = {"a", "bad", "c"}, *const gone[] = {"a", "gone"};
+    PGresult *res = rows_of(bad, 3), *res2 = rows_of(gone, 2);
+    struct cm_err err;
     int calls = 0;
 
-    ck_assert_ptr_null(cm_json_page("/v1/things", res, 10, 1, id_object, &calls));
-    ck_assert_int_eq(calls, 2); /* stops at the first failure */
+    ck_assert_ptr_null(cm_json_page("/v1/things", res, 10, 1, id_object, &calls, &err));
+    ck_assert_int_eq(calls, 2);        /* stops at the first failure */
+    ck_assert_int_eq(err.status, 500); /* the renderer said nothing */
+    ck_assert_ptr_null(cm_json_page("/v1/things", res2, 10, 1, id_object, &calls, &err));
+    ck_assert_int_eq(err.status, 404); /* the renderer's own error */
     PQclear(res);
+    PQclear(res2);
 }
 END_TEST
 

@@ -384,9 +384,9 @@ static int document_rules(const struct idn_submission *in, const struct idn_chec
                           "The %s could not be verified: %s.", noun, reason);
     }
     if (idn_date_cmp(&in->document.expiry, &in->today) < 0)
-        return unverified(c, IDN_CODE_DOCUMENT_EXPIRED, "The %s expired on %04d-%02d-%02d.", noun,
-                          in->document.expiry.year, in->document.expiry.month,
-                          in->document.expiry.day);
+        /* No date: a reason is plain text in the session, its report and its
+         * events, and the expiry date is the person's. */
+        return unverified(c, IDN_CODE_DOCUMENT_EXPIRED, "The %s has expired.", noun);
     age = idn_date_age(&in->document.dob, &in->today);
     if (in->options.min_age > 0 && age < in->options.min_age)
         return unverified(c, IDN_CODE_UNDER_SUPPORTED_AGE,

@@ -514,8 +514,8 @@ static int parse_date(const char *s, enum idn_mrz_field field, const struct idn_
         d.year = base + ((yy - base) % 100 + 100) % 100;
     }
     if (!idn_date_valid(&d))
-        return fail(err, IDN_MRZ_BAD_VALUE, field, line, column,
-                    "The %s %.6s is not a date (YYMMDD)", idn_mrz_field_name(field), s);
+        return fail(err, IDN_MRZ_BAD_VALUE, field, line, column, "The %s is not a date (YYMMDD)",
+                    idn_mrz_field_name(field));
     *out = d;
     return 0;
 }

@@ -341,10 +341,10 @@ static int run_step(struct cm_req *req, struct idn_flow *f, const char *step, co
             const struct idn_part *file = idn_multipart_get(mp, "file");
             char file_id[CM_ID_MAX];
             const char *type;
-            int live =
-                json_is_string(json_object_get(params, "live_capture")) &&
-                strcmp(json_string_value(json_object_get(params, "live_capture")), "true") == 0;
+            int live = 0;
 
+            if (cm_param_bool(params, "live_capture", 0, &live, err) < 0)
+                return -1;
             if (file == NULL || !file->has_filename || file->len == 0)
                 return cm_err_invalid(err, "file", "Choose a photo to upload.");
             return idn_flow_file(req->db, req->cfg, f, step, file->data, file->len, live, file_id,

@@ -21,12 +21,14 @@
  * A failed attempt's images are deleted with its submission: the next
  * attempt captures new ones, and nothing of the person is kept that the
  * verification no longer needs (the report keeps the file ids only). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
 
+#include "cm/log.h"
 #include "module.h"
 #include "page_flow.h"
 #include "seal.h"
@@ -41,6 +43,12 @@ static const struct cm_stmt stmts[] = {
      " FROM identity.sessions WHERE status = 'processing' AND process_after <= now()"
      " AND redaction_status IS NULL ORDER BY process_after, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
      0},
+    /* A session whose checks failed to run waits a minute, so that it cannot
+     * hold up the sessions behind it. */
+    {"idn_process_defer",
+     "UPDATE identity.sessions SET process_after = now() + interval '1 minute'"
+     " WHERE id = $1 AND status = 'processing'",
+     1},
     {"idn_process_files",
      "SELECT id, purpose, key_id, encode(data_sealed, 'hex') FROM identity.files"
      " WHERE session_id = $1",
@@ -440,11 +448,12 @@ out:
 }
 
 /* Claims and finishes one due session: 1 done, 0 none due, -1 with *err
- * (the transaction is rolled back: the session stays due, for a retry). */
+ * (the transaction is rolled back and the session retried a minute later). */
 static int one(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err)
 {
     struct job j;
     const char *outcome;
+    char id[CM_ID_MAX] = "";
     int ret = -1;
 
     memset(&j, 0, sizeof(j));
@@ -457,6 +466,7 @@ static int one(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err
         ret = 0;
         goto out;
     }
+    snprintf(id, sizeof(id), "%s", row(&j, S_ID));
     if (open_inputs(db, cfg, &j, err) < 0 || build_input(&j, err) < 0 ||
         idn_checks_run(&j.in, NULL, &j.out, err) < 0)
         goto out;
@@ -469,6 +479,14 @@ static int one(struct cm_db *db, const struct cm_config *cfg, struct cm_err *err
 out:
     if (ret != 1)
         cm_db_rollback(db);
+    if (ret < 0 && id[0] != '\0') {
+        struct cm_err derr;
+        PGresult *res = cm_db_exec(db, "idn_process_defer", 1, (const char *[]){id}, &derr);
+
+        cm_log(CM_LOG_ERROR, "checking verification session %s failed (retried in a minute): %s",
+               id, err->detail[0] ? err->detail : err->message);
+        PQclear(res);
+    }
     job_release(&j);
     return ret;
 }

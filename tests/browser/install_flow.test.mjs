@@ -216,6 +216,7 @@ test('without a state: no state in the redirect, and the payload leaves the key 
   await page.selectOption('select[name="account"]', ACCOUNT);
   received.length = 0;
   await Promise.all([page.waitForURL((u) => u.port === callbackUrl.port), page.click('button[value="install"]')]);
+  assert.equal(received.length, 1);
   const q = received[0].query;
   assert.deepEqual(Object.keys(q), ['user_id', 'account_id', 'install_signature']);
   assert.equal(payloadOf(q), `{"user_id":"${USER}","account_id":"${ACCOUNT}"}`);

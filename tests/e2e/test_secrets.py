@@ -664,9 +664,10 @@ def test_extension_token_stripe_account_must_be_its_own(api, token, app1, acct1,
 
 
 def test_extension_token_expires(api, token, app1, acct2, user2):
-    ext = Secrets(api, token(user2, acct2, app1["id"], ttl=1))
-    expired = wait_for(lambda: ext.list(ACCOUNT).status == 401, timeout=6)
-    assert expired, "a token with a 1 s lifetime still works after 6 s"
+    ext = Secrets(api, token(user2, acct2, app1["id"], ttl=3))
+    assert ext.list(ACCOUNT).status == 200, "a fresh token must work before it expires"
+    expired = wait_for(lambda: ext.list(ACCOUNT).status == 401, timeout=8)
+    assert expired, "a token with a 3 s lifetime still works after 8 s"
     assert_error(ext.list(ACCOUNT), 401, code=None, param=None)
     assert_error(ext.set(user_scope(user2), "n", "p"), 401, code=None, param=None)
 

@@ -32,6 +32,8 @@ async function receiver(secretOf, answers = [200]) {
       } catch (error) {
         entry = { error, at: Date.now() };
       }
+      entry.raw = body;
+      entry.header = req.headers['stripe-signature'];
       const id = entry.event ? entry.event.id : JSON.parse(body).id;
       const list = hits.get(id) ?? [];
       list.push(entry);
@@ -84,17 +86,20 @@ test('deliveries verify with constructEvent', async () => {
     assert.equal(hit.event.type, AUTHORIZED);
     assert.equal(hit.event.account, acct.id);
     assert.deepEqual(hit.event.data.object, { id: 'ca_node', object: 'application', name: 'Node app' });
-    // A wrong secret fails the same delivery.
-    const body = JSON.stringify(hit.event);
-    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret });
+    // The delivery as sent fails with a wrong secret, and with one byte more.
     assert.throws(
-      () => stripe.webhooks.constructEvent(body, header, 'whsec_wrong'),
+      () => stripe.webhooks.constructEvent(hit.raw, hit.header, 'whsec_wrong'),
+      Stripe.errors.StripeSignatureVerificationError,
+    );
+    assert.throws(
+      () => stripe.webhooks.constructEvent(Buffer.concat([hit.raw, Buffer.from(' ')]), hit.header, secret),
       Stripe.errors.StripeSignatureVerificationError,
     );
     const fetched = await stripe.events.retrieve(id);
     assert.equal(fetched.id, id);
     const page = await stripe.events.list({ type: 'account.application.*', limit: 5 });
     assert.ok(page.data.every((e) => e.type.startsWith('account.application.')));
+    assert.ok(page.data.some((e) => e.id === id));
   } finally {
     await stripe.webhookEndpoints.del(ep.id);
     await rec.close();

@@ -109,5 +109,6 @@ def test_delivered_event_verifies(stack, receiver):
         assert all(e.type.startswith("account.application.") for e in listed.data)
         only = stripe.Event.list(types=[AUTHORIZED], limit=3, api_key=api_key)
         assert all(e.type == AUTHORIZED for e in only.data)
+        assert eid in [e.id for e in only.data]  # the newest event of that type
     finally:
         stripe.WebhookEndpoint.delete(ep.id, api_key=api_key)

@@ -130,8 +130,22 @@ cmd_export() {
     rows=$(gzip -dc "$dir/audit-$tag.csv.gz" | tail -n +2 | wc -l)
     entries=$(gzip -dc "$dir/audit-chain-$tag.csv.gz" | tail -n +2 | wc -l)
 
+    [[ $rows =~ ^[0-9]+$ ]] || die "could not count the exported rows"
+    sync "$dir/audit-$tag.csv.gz" "$dir/audit-chain-$tag.csv.gz" "$dir/audit-$tag.checkpoint"
+
+    # Locked, the month must still hold exactly what was exported: a row
+    # backdated into it since (a transaction that started last month) stops
+    # the retirement instead of being dropped unexported.
     q -v cut="$cut" -v hash="$hash" -v month="$month" <<SQL
 BEGIN;
+LOCK TABLE $part IN ACCESS EXCLUSIVE MODE;
+DO \$\$
+BEGIN
+    IF (SELECT count(*) FROM $part) <> $rows THEN
+        RAISE EXCEPTION 'rows were added to $part while it was exported: run the export again';
+    END IF;
+END
+\$\$;
 DROP TABLE $part;
 DELETE FROM core.audit_chain WHERE seq <= :'cut'::bigint;
 INSERT INTO core.audit_checkpoints (seq, hash, kind, note)

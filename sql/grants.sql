@@ -40,9 +40,8 @@ GRANT EXECUTE ON FUNCTION core.auth_stale(bigint) TO svc_secrets, svc_identity, 
 -- SECURITY DEFINER: the chain and the partitions belong to the owner).
 GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer), core.audit_ensure_partitions(),
     core.audit_rollup_advance(integer) TO svc_secrets, svc_identity, svc_install;
--- Password hashes are for the sign-in page (svc-install) only.
-GRANT SELECT (id, email, created) ON core.users TO svc_secrets, svc_identity;
-GRANT SELECT ON core.users TO svc_install;
+-- No service reads core.users: the sign-in page goes through
+-- core.user_sign_in() (sql/core/0011), so no role sees a password hash.
 GRANT SELECT, INSERT, UPDATE, DELETE ON core.idempotency TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT, INSERT ON core.events TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.events_seq_seq TO svc_secrets, svc_identity, svc_install;
@@ -52,8 +51,6 @@ GRANT EXECUTE ON FUNCTION core.idem_claim(text, text, text, bytea)
     TO svc_secrets, svc_identity, svc_install;
 GRANT EXECUTE ON FUNCTION core.idem_store(text, text, integer, text)
     TO svc_secrets, svc_identity, svc_install;
--- Event delivery runs in svc-install.
-GRANT UPDATE ON core.events TO svc_install;
 
 -- Published views.
 GRANT USAGE ON SCHEMA install TO svc_secrets, svc_identity;

@@ -191,7 +191,14 @@ check "svc_identity inserts events" sql_as svc_identity \
     "INSERT INTO core.events (id, type, livemode, data) VALUES ('evt_2', 'test', false, '{}')"
 refused "svc_identity cannot update events" 'permission denied' sql_as svc_identity \
     "UPDATE core.events SET type = 'x'"
-check "svc_install updates events" sql_as svc_install "UPDATE core.events SET type = 'x'"
+# Delivery updates core.event_deliveries, never the events themselves.
+refused "svc_install cannot update events" 'permission denied' sql_as svc_install \
+    "UPDATE core.events SET type = 'x'"
+refused "no service role reads password hashes" 'permission denied' sql_as svc_install \
+    "SELECT password_hash FROM core.users"
+refused "a role without the grant cannot create audit partitions" 'permission denied' \
+    psql -X -q -v ON_ERROR_STOP=1 -At -c "SET ROLE audit_reader" \
+    -c "SELECT core.audit_ensure_partition('2001-01-01')"
 check "svc_install claims idempotency keys" test \
     "$(sql_as svc_install "SELECT state FROM core.idem_claim('o', 'k', 'POST /x', '\x00')")" = new
 check "svc_install writes install.installations" sql_as svc_install \

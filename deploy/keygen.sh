@@ -52,10 +52,12 @@ if [ -e "$path" ] && [ ! -f "$path" ]; then
     die "$path is not a regular file"
 fi
 
-# Open for appending (creating it 0600 if missing) and hold a lock, so two
-# runs at once cannot interleave their lines or both pick the same id.
+# Hold a lock beside the file (not on it: a rewrite replaces its inode), so
+# two runs at once cannot interleave their lines or both pick the same id.
+exec 8>>"$path.lock"
+flock 8
+# Open for appending (creating it 0600 if missing).
 exec 9>>"$path"
-flock 9
 
 mode=$(stat -L -c %a "$path")
 if ((8#$mode & 8#077)); then
@@ -65,12 +67,15 @@ has_key() {
     grep -Eq "^[[:blank:]]*${key_id}[[:blank:]]" "$path"
 }
 
-# Rewrites the file through a 0600 temporary in the same directory, replaced
-# atomically, so a service starting meanwhile reads the old or the new file.
+# Rewrites the file through a temporary in the same directory with the
+# file's own owner and mode (a root-run --stage must not take the services'
+# key file away from their user), replaced atomically, so a service starting
+# meanwhile reads the old or the new file.
 rewrite() {
     local tmp
     tmp=$(mktemp "$path.XXXXXX")
     cat >"$tmp"
+    chown --reference="$path" "$tmp"
     chmod "$mode" "$tmp"
     mv -f "$tmp" "$path"
 }
@@ -100,6 +105,6 @@ if [ "$action" = stage ] && grep -Eq '^[[:blank:]]*[A-Za-z0-9_-]+[[:blank:]]' "$
 else
     printf '%s %s\n' "$key_id" "$key" >&9
 fi
-exec 9>&-
+exec 9>&- 8>&-
 
 echo "$key_id"

@@ -38,7 +38,7 @@ GRANT SELECT ON core.accounts, core.memberships, core.api_keys, core.extension_t
 GRANT EXECUTE ON FUNCTION core.auth_stale(bigint) TO svc_secrets, svc_identity, svc_install;
 -- Audit housekeeping that every service's background thread runs (all are
 -- SECURITY DEFINER: the chain and the partitions belong to the owner).
-GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer), core.audit_ensure_partitions(),
+GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer, boolean), core.audit_ensure_partitions(),
     core.audit_rollup_advance(integer) TO svc_secrets, svc_identity, svc_install;
 -- No service reads core.users: the sign-in page goes through
 -- core.user_sign_in() (sql/core/0011), so no role sees a password hash.
@@ -47,10 +47,6 @@ GRANT SELECT, INSERT ON core.events TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.events_seq_seq TO svc_secrets, svc_identity, svc_install;
 GRANT INSERT ON core.audit TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.audit_id_seq TO svc_secrets, svc_identity, svc_install;
-GRANT EXECUTE ON FUNCTION core.idem_claim(text, text, text, bytea)
-    TO svc_secrets, svc_identity, svc_install;
-GRANT EXECUTE ON FUNCTION core.idem_store(text, text, integer, text)
-    TO svc_secrets, svc_identity, svc_install;
 
 -- Published views.
 GRANT USAGE ON SCHEMA install TO svc_secrets, svc_identity;

@@ -17,7 +17,7 @@ const struct cm_stmt cm_audit_stmts[] = {
      " object_id, status, error_code, client_addr, user_agent, target, route)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9::integer, $10, $11, $12, $13, $14)",
      14},
-    {"cm_audit_chain", "SELECT core.audit_chain_extend(5000)", 0},
+    {"cm_audit_chain", "SELECT core.audit_chain_extend(5000, $1::boolean)", 1},
     {"cm_audit_rollup", "SELECT core.audit_rollup_advance(7)", 0},
     {"cm_audit_partitions", "SELECT core.audit_ensure_partitions()", 0},
     {NULL, NULL, 0},
@@ -60,9 +60,10 @@ int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_e
                        err);
 }
 
-long cm_audit_chain(struct cm_db *db, struct cm_err *err)
+long cm_audit_chain(struct cm_db *db, int late, struct cm_err *err)
 {
-    PGresult *res = cm_db_exec(db, "cm_audit_chain", 0, NULL, err);
+    PGresult *res =
+        cm_db_exec(db, "cm_audit_chain", 1, (const char *[]){late ? "true" : "false"}, err);
     long n;
 
     if (res == NULL)

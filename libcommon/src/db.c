@@ -11,8 +11,10 @@
  *
  * Transactions cost no round trip of their own: BEGIN is held back and sent
  * in one flight with the first statement (libpq pipeline mode), and deferred
- * writes ride with the next statement or with COMMIT. A request that reads,
- * writes and audits thus pays for its statements, not for the bookkeeping. */
+ * writes ride with the next statement or with COMMIT. A read can be sent
+ * ahead in the same way (the idempotency claim rides with the handler's
+ * first statement). A request that reads, writes and audits thus pays for
+ * its statements, not for the bookkeeping. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,11 @@ struct cm_db {
     size_t nqueue, capqueue;
     /* cm_db_guard(): sent first in the next flight; guard.name NULL if none. */
     struct deferred guard;
+    /* cm_db_ahead(): queued (ahead.name set), then its result or failure. */
+    struct deferred ahead;
+    PGresult *ahead_res;
+    int ahead_failed;
+    struct cm_err ahead_err;
     char sqlstate[6]; /* of the last failure, "" after a success */
 };
 
@@ -150,10 +157,32 @@ static int deferred_set(struct deferred *d, const char *name, int nparams,
     return 0;
 }
 
+/* After the flight that carried the read sent ahead (sent: it was in it):
+ * keeps its result, or the flight's error when it did not run. */
+static void ahead_done(struct cm_db *db, int sent, PGresult *kept, const struct cm_err *err)
+{
+    if (!sent)
+        return;
+    deferred_free(&db->ahead);
+    db->ahead_res = kept;
+    db->ahead_failed = kept == NULL;
+    if (kept == NULL)
+        db->ahead_err = *err;
+}
+
 void cm_db_guard_clear(struct cm_db *db)
 {
     if (db->guard.name != NULL)
         deferred_free(&db->guard);
+}
+
+static void ahead_clear(struct cm_db *db)
+{
+    if (db->ahead.name != NULL)
+        deferred_free(&db->ahead);
+    PQclear(db->ahead_res);
+    db->ahead_res = NULL;
+    db->ahead_failed = 0;
 }
 
 static void queue_clear(struct cm_db *db)
@@ -187,6 +216,7 @@ void cm_db_free(struct cm_db *db)
     PQfinish(db->conn);
     queue_clear(db);
     cm_db_guard_clear(db);
+    ahead_clear(db);
     free(db->queue);
     free(db->conninfo);
     free(db);
@@ -255,9 +285,10 @@ static int send_cmd(PGconn *conn, const struct cmd *c)
 
 /* Sends cmds in one flight (pipeline mode) and reads every result. Returns
  * the result of the last command (new), or NULL with *err: the first failed
- * command's error. *lost tells whether the connection broke. */
-static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int *lost,
-                        struct cm_err *err)
+ * command's error. *lost tells whether the connection broke. When keep < n,
+ * cmds[keep]'s result goes to *kept (new) if that command succeeded. */
+static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, size_t keep,
+                        PGresult **kept, int *lost, struct cm_err *err)
 {
     PGresult *last = NULL, *res;
     size_t failed = n;
@@ -295,6 +326,8 @@ static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int 
         }
         if (i == n - 1 && failed == n)
             last = res;
+        else if (i == keep && failed == n)
+            *kept = res;
         else
             PQclear(res);
         /* Each command's results end with a NULL. */
@@ -318,7 +351,7 @@ static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int 
     return last;
 }
 
-/* Sends [BEGIN] [guard] [deferred writes] cmd as one flight. After a lost
+/* Sends [BEGIN] [guard] [read ahead] [deferred writes] cmd as one flight. After a lost
  * connection the flight is retried once on a new one when nothing it
  * belongs to ran before it (it opens the transaction, or there is none) and
  * it does not carry a COMMIT, which the server may have performed before the
@@ -326,7 +359,7 @@ static PGresult *flight(struct cm_db *db, const struct cmd *cmds, size_t n, int 
 static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_err *err)
 {
     struct cmd stack_cmds[8], *cmds = stack_cmds;
-    size_t n = 0, need = db->nqueue + 3;
+    size_t n = 0, need = db->nqueue + 4; /* BEGIN, guard, read ahead, cmd */
     PGresult *res = NULL;
 
     if (need > sizeof(stack_cmds) / sizeof(stack_cmds[0])) {
@@ -338,6 +371,8 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
     }
     for (int attempt = 0;; attempt++) {
         int opening = db->begin_pending, lost = 0;
+        size_t keep = need;
+        PGresult *kept = NULL;
         int retryable = (opening || !db->in_tx) && !(cmd->sql && strcmp(cmd->sql, "COMMIT") == 0);
 
         db->sqlstate[0] = '\0';
@@ -358,11 +393,20 @@ static PGresult *run_flight(struct cm_db *db, const struct cmd *cmd, struct cm_e
         if (db->guard.name != NULL)
             cmds[n++] = (struct cmd){db->guard.name, NULL, db->guard.nparams,
                                      (const char *const *)db->guard.values};
+        if (db->ahead.name != NULL) {
+            keep = n;
+            cmds[n++] = (struct cmd){db->ahead.name, NULL, db->ahead.nparams,
+                                     (const char *const *)db->ahead.values};
+        }
         for (size_t i = 0; i < db->nqueue; i++)
             cmds[n++] = (struct cmd){db->queue[i].name, NULL, db->queue[i].nparams,
                                      (const char *const *)db->queue[i].values};
         cmds[n++] = *cmd;
-        res = flight(db, cmds, n, &lost, err);
+        res = flight(db, cmds, n, keep, &kept, &lost, err);
+        if (!lost || !retryable || attempt > 0)
+            ahead_done(db, keep < need, kept, err);
+        else
+            PQclear(kept); /* sent again with the retry */
         if (!lost) {
             db->begin_pending = 0;
             queue_clear(db);
@@ -419,6 +463,42 @@ int cm_db_guard_flush(struct cm_db *db, struct cm_err *err)
     return res != NULL ? 0 : -1;
 }
 
+int cm_db_ahead(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err)
+{
+    if (!db->in_tx)
+        return cm_err_internal(err, "%s: a read sent ahead needs a transaction", name);
+    ahead_clear(db);
+    if (deferred_set(&db->ahead, name, nparams, values) < 0)
+        return cm_err_internal(err, "%s: out of memory sending a read ahead", name);
+    return 0;
+}
+
+PGresult *cm_db_ahead_result(struct cm_db *db, struct cm_err *err)
+{
+    struct deferred a = db->ahead;
+    PGresult *res;
+
+    if (a.name != NULL) {                         /* not sent yet: now, as a flight of its own */
+        memset(&db->ahead, 0, sizeof(db->ahead)); /* a owns the values now */
+        res = run(db, a.name, NULL, a.nparams, (const char *const *)a.values, err);
+        deferred_free(&a);
+        return res;
+    }
+    if (db->ahead_res != NULL) {
+        res = db->ahead_res;
+        db->ahead_res = NULL;
+        return res;
+    }
+    if (db->ahead_failed) {
+        db->ahead_failed = 0;
+        *err = db->ahead_err;
+        return NULL;
+    }
+    cm_err_internal(err, "no read was sent ahead");
+    return NULL;
+}
+
 int cm_db_guard(struct cm_db *db, const char *name, int nparams, const char *const *values,
                 struct cm_err *err)
 {
@@ -438,7 +518,7 @@ static PGresult *run(struct cm_db *db, const char *name, const char *sql, int np
 {
     const char *label = name ? name : sql;
 
-    if (db->begin_pending || db->nqueue > 0 || db->guard.name != NULL) {
+    if (db->begin_pending || db->nqueue > 0 || db->guard.name != NULL || db->ahead.name != NULL) {
         struct cmd c = {name, sql, nparams, values};
         return run_flight(db, &c, err);
     }
@@ -518,6 +598,7 @@ int cm_db_commit(struct cm_db *db, struct cm_err *err)
 
     if (!db->in_tx)
         return cm_err_internal(err, "COMMIT: no transaction is open");
+    ahead_clear(db); /* a read nobody asked for */
     if (db->begin_pending && db->nqueue == 0 && db->guard.name == NULL) {
         /* Nothing was sent: nothing to commit. */
         db->begin_pending = 0;
@@ -553,6 +634,7 @@ void cm_db_rollback(struct cm_db *db)
     db->begin_pending = 0;
     queue_clear(db);
     cm_db_guard_clear(db);
+    ahead_clear(db);
     if (db->conn == NULL)
         return;
     if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE)

@@ -1,9 +1,10 @@
-/* Idempotency keys. The state machine lives in core.idem_claim() so that
- * the claim, the 24-hour expiry and the advisory lock that turns a concurrent
- * duplicate into "busy" cost one round trip. This file validates the header,
- * hashes the parameters canonically (sorted keys, so a client that encodes
- * its params in another order still matches), and maps the function's
- * answers onto Stripe's idempotency errors. */
+/* Idempotency keys. The claim is one statement: the advisory lock that turns
+ * a concurrent duplicate into "busy", a look at the stored record (one past
+ * its 24 hours counts as none and is deleted), sent ahead with the handler's
+ * first statement. The record is written once, with the response, ahead of
+ * COMMIT. This file validates the header, hashes the parameters canonically
+ * (sorted keys, so a client that encodes its params in another order still
+ * matches), and maps the claim's answer onto Stripe's idempotency errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,23 @@ _Static_assert(sizeof(((struct cm_auth *)0)->key_account) <= sizeof(((struct cm_
                "an account key's owner string is never longer than an app key's");
 
 const struct cm_stmt cm_idem_stmts[] = {
+    /* One row: locked, same (NULL: no live record), status, body. The lock
+     * is taken after the statement's snapshot: a holder that committed in
+     * between is missed here and caught by the record's primary key at
+     * COMMIT (cm_idem_store). A record with no status is a claim of the
+     * pre-0016 schema still running: busy. */
     {"cm_idem_claim",
-     "SELECT state, status, body FROM core.idem_claim($1, $2, $3, decode($4, 'hex'))", 4},
-    /* Fails unless the key was claimed in this transaction (sql/core/0004). */
-    {"cm_idem_store", "SELECT core.idem_store($1, $2, $3::integer, $4)", 4},
+     "WITH expired AS (DELETE FROM core.idempotency i WHERE i.owner = $1 AND i.key = $2"
+     " AND i.created < now() - interval '24 hours')"
+     " SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0)),"
+     " i.route = $3 AND i.params_hash = decode($4, 'hex'), i.status, i.body"
+     " FROM (SELECT 1) one LEFT JOIN core.idempotency i ON i.owner = $1 AND i.key = $2"
+     " AND i.created >= now() - interval '24 hours'",
+     4},
+    {"cm_idem_store",
+     "INSERT INTO core.idempotency (owner, key, route, params_hash, status, body)"
+     " VALUES ($1, $2, $3, decode($4, 'hex'), $5::integer, $6)",
+     6},
     /* The DO UPDATE only replaces a record past its 24 hours, which
      * core.idem_claim() would treat as absent anyway. */
     {"cm_idem_store_detached",
@@ -114,64 +128,73 @@ static int parse_status(const char *s, int *status)
 static int claim_state(const PGresult *res, enum cm_idem_state *state, int *status, char **body,
                        struct cm_err *err)
 {
-    const char *st = PQntuples(res) == 1 ? cm_db_value(res, 0, 0) : NULL;
+    const char *locked = PQntuples(res) == 1 ? cm_db_value(res, 0, 0) : NULL;
+    const char *same = locked ? cm_db_value(res, 0, 1) : NULL;
     const char *stored = NULL;
 
-    if (st == NULL)
-        return cm_err_internal(err, "idem: core.idem_claim() returned no state");
-    if (strcmp(st, "new") == 0) {
-        *state = CM_IDEM_NEW;
-    } else if (strcmp(st, "mismatch") == 0) {
-        *state = CM_IDEM_MISMATCH;
-    } else if (strcmp(st, "busy") == 0) {
+    if (locked == NULL)
+        return cm_err_internal(err, "idem: the claim returned no row");
+    if (strcmp(locked, "t") != 0) {
         *state = CM_IDEM_BUSY;
-    } else if (strcmp(st, "replay") == 0) {
-        if (parse_status(cm_db_value(res, 0, 1), status) != 0)
+    } else if (same == NULL) {
+        *state = CM_IDEM_NEW;
+    } else if (strcmp(same, "t") != 0) {
+        *state = CM_IDEM_MISMATCH;
+    } else if (cm_db_value(res, 0, 2) == NULL) {
+        *state = CM_IDEM_BUSY;
+    } else {
+        if (parse_status(cm_db_value(res, 0, 2), status) != 0)
             return cm_err_internal(err, "idem: stored status is not an HTTP status");
-        stored = cm_db_value(res, 0, 2);
+        stored = cm_db_value(res, 0, 3);
         *body = strdup(stored ? stored : "");
         if (*body == NULL) {
             *status = 0;
             return cm_err_internal(err, "idem: out of memory copying a stored body");
         }
         *state = CM_IDEM_REPLAY;
-    } else {
-        return cm_err_internal(err, "idem: core.idem_claim() returned state '%s'", st);
     }
     return 0;
+}
+
+int cm_idem_claim_send(struct cm_db *db, const char *owner, const char *key, const char *route,
+                       const unsigned char hash[CM_IDEM_HASH_LEN], struct cm_err *err)
+{
+    char hex[2 * CM_IDEM_HASH_LEN + 1];
+
+    /* Outside a transaction the advisory lock would be released at once. */
+    if (!cm_db_in_tx(db))
+        return cm_err_internal(err, "idem: a claim outside a transaction");
+    cm_hex_encode(hash, CM_IDEM_HASH_LEN, hex);
+    return cm_db_ahead(db, "cm_idem_claim", 4, (const char *[]){owner, key, route, hex}, err);
+}
+
+int cm_idem_claim_result(struct cm_db *db, enum cm_idem_state *state, int *status, char **body,
+                         struct cm_err *err)
+{
+    PGresult *res;
+    int ret;
+
+    *status = 0;
+    *body = NULL;
+    if (!cm_db_in_tx(db))
+        return cm_err_internal(err, "idem: a claim outside a transaction");
+    res = cm_db_ahead_result(db, err);
+    if (res == NULL)
+        return -1;
+    ret = claim_state(res, state, status, body, err);
+    PQclear(res);
+    return ret;
 }
 
 int cm_idem_claim(struct cm_db *db, const char *owner, const char *key, const char *route,
                   const unsigned char hash[CM_IDEM_HASH_LEN], enum cm_idem_state *state,
                   int *status, char **body, struct cm_err *err)
 {
-    char hex[2 * CM_IDEM_HASH_LEN + 1];
-    PGresult *res = NULL;
-    int ret;
-
     *status = 0;
     *body = NULL;
-    /* Outside a transaction the advisory lock would be released at once and
-     * the claim committed without a response: the key would read "busy" for
-     * a day. */
-    if (!cm_db_in_tx(db))
-        return cm_err_internal(err, "idem: cm_idem_claim() called outside a transaction");
-    cm_hex_encode(hash, CM_IDEM_HASH_LEN, hex);
-    res = cm_db_exec(db, "cm_idem_claim", 4, (const char *[]){owner, key, route, hex}, err);
-    if (res == NULL) {
-        /* Claims insert under the advisory lock, but a detached store (an
-         * earlier attempt recording its error) does not take it: a unique
-         * violation means such a record landed between the function's check
-         * and its insert, so the key is taken. The retry the 409 invites
-         * replays it. The transaction is aborted; the caller rolls back. */
-        if (strcmp(cm_db_sqlstate(db), "23505") != 0)
-            return -1;
-        *state = CM_IDEM_BUSY;
-        return 0;
-    }
-    ret = claim_state(res, state, status, body, err);
-    PQclear(res);
-    return ret;
+    if (cm_idem_claim_send(db, owner, key, route, hash, err) < 0)
+        return -1;
+    return cm_idem_claim_result(db, state, status, body, err);
 }
 
 int cm_idem_state_err(enum cm_idem_state st, const char *key, struct cm_err *err)
@@ -196,16 +219,20 @@ int cm_idem_state_err(enum cm_idem_state st, const char *key, struct cm_err *err
     return cm_err_internal(err, "idem: state %d is not an error", (int)st);
 }
 
-int cm_idem_store(struct cm_db *db, const char *owner, const char *key, int status,
-                  const char *body, struct cm_err *err)
+int cm_idem_store(struct cm_db *db, const char *owner, const char *key, const char *route,
+                  const unsigned char hash[CM_IDEM_HASH_LEN], int status, const char *body,
+                  struct cm_err *err)
 {
+    char hex[2 * CM_IDEM_HASH_LEN + 1];
     char st[16];
 
     if (!cm_db_in_tx(db))
         return cm_err_internal(err, "idem: cm_idem_store() outside a transaction");
+    cm_hex_encode(hash, CM_IDEM_HASH_LEN, hex);
     snprintf(st, sizeof(st), "%d", status);
-    /* Sent with COMMIT: a key not claimed here fails the commit. */
-    return cm_db_defer(db, "cm_idem_store", 4, (const char *[]){owner, key, st, body}, err);
+    /* Sent with COMMIT, whose failure a duplicate record then causes. */
+    return cm_db_defer(db, "cm_idem_store", 6, (const char *[]){owner, key, route, hex, st, body},
+                       err);
 }
 
 int cm_idem_store_detached(struct cm_db *db, const char *owner, const char *key, const char *route,

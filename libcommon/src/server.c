@@ -335,21 +335,18 @@ out:
 }
 
 struct idem {
-    int claimed;
+    int pending; /* claim sent ahead, answer not read yet */
+    int claimed; /* the claim said new: the response is stored at commit */
     char owner[320];
     char route[160];
     unsigned char hash[32];
 };
 
-/* Step 5: BEGIN, then claim the Idempotency-Key in the same transaction.
- * Returns 1 when the stored response was put in *resp (replay), 0 to go on,
- * -1 with *err. */
-static int begin(struct cm_req *req, struct cm_resp *resp, struct idem *id, struct cm_err *err)
+/* Step 5: BEGIN, and for a POST with an Idempotency-Key its claim, sent
+ * ahead: it travels with the handler's first statement (settle() reads it).
+ * 0, or -1 with *err. */
+static int begin(struct cm_req *req, struct idem *id, struct cm_err *err)
 {
-    enum cm_idem_state st;
-    int status = 0;
-    char *stored = NULL;
-
     if (cm_db_begin(req->db, err) < 0)
         return -1;
     if (strcmp(req->method, "POST") != 0 || req->idempotency_key == NULL || !req->authenticated)
@@ -360,30 +357,49 @@ static int begin(struct cm_req *req, struct cm_resp *resp, struct idem *id, stru
     snprintf(id->route, sizeof(id->route), "%s %s", req->method, req->path);
     if (cm_idem_params_hash(req->params, id->hash, err) < 0)
         return -1;
-    if (cm_idem_claim(req->db, id->owner, req->idempotency_key, id->route, id->hash, &st, &status,
-                      &stored, err) < 0)
+    if (cm_idem_claim_send(req->db, id->owner, req->idempotency_key, id->route, id->hash, err) < 0)
+        return -1;
+    id->pending = 1;
+    return 0;
+}
+
+/* After the handler ran: the claim's answer, which wins over the handler's
+ * (whatever it did is rolled back unless the key is new). 0 new (or no key):
+ * go on; 1 the stored response is in *resp (replay); -1 with *err. */
+static int settle(struct cm_req *req, struct cm_resp *resp, struct idem *id, struct cm_err *err)
+{
+    enum cm_idem_state st;
+    int status = 0;
+    char *stored = NULL, *body;
+
+    if (!id->pending)
+        return 0;
+    id->pending = 0;
+    if (cm_idem_claim_result(req->db, &st, &status, &stored, err) < 0)
         return -1;
     switch (st) {
     case CM_IDEM_NEW:
         id->claimed = 1;
         return 0;
-    case CM_IDEM_REPLAY: {
-        char *body = open_body(req, id->owner, stored ? stored : "", err);
-
-        free(stored);
+    case CM_IDEM_REPLAY:
         cm_db_rollback(req->db);
+        body = open_body(req, id->owner, stored ? stored : "", err);
+        free(stored);
         if (body == NULL)
             return -1;
+        free(resp->body);
+        free(resp->headers);
+        memset(resp, 0, sizeof(*resp));
         cm_resp_raw(resp, status, "application/json", body, strlen(body));
         if (cm_resp_header(resp, "Idempotent-Replayed", "true") < 0)
             return cm_err_internal(err, "out of memory");
         return 1;
-    }
     case CM_IDEM_MISMATCH:
     case CM_IDEM_BUSY:
         free(stored);
         return cm_idem_state_err(st, req->idempotency_key, err);
     }
+    free(stored);
     return cm_err_internal(err, "unknown idempotency state %d", (int)st);
 }
 
@@ -411,14 +427,21 @@ static int finish(struct cm_req *req, struct cm_resp *resp, const struct idem *i
         return cm_db_guard_flush(req->db, err); /* never answer on an unconfirmed cache hit */
     if (id->claimed) {
         char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, err);
-        int rc =
-            body ? cm_idem_store(req->db, id->owner, req->idempotency_key, resp->status, body, err)
-                 : -1;
+        int rc = body ? cm_idem_store(req->db, id->owner, req->idempotency_key, id->route, id->hash,
+                                      resp->status, body, err)
+                      : -1;
         free(body);
         if (rc < 0)
             return -1;
     }
-    return cm_db_commit(req->db, err);
+    if (cm_db_commit(req->db, err) < 0) {
+        /* The key's record landed since the claim looked: nothing of this
+         * request was committed, and its retry replays the other's answer. */
+        if (id->claimed && strcmp(cm_db_sqlstate(req->db), "23505") == 0)
+            return cm_idem_state_err(CM_IDEM_BUSY, req->idempotency_key, err);
+        return -1;
+    }
+    return 0;
 }
 
 /* Step 6 on failure: undo, then record the rejection in its own transaction
@@ -502,16 +525,25 @@ failed:
 static int run_route(struct cm_req *req, struct cm_resp *resp, struct idem *id,
                      struct cm_auth_cache *cache, struct cm_err *err)
 {
-    int rc;
+    int rc, claim;
 
     if ((req->route->flags & CM_ROUTE_AUTH) && authenticate(req, cache, err) < 0)
         return -1;
-    if (req->route->flags & CM_ROUTE_TX) {
-        rc = begin(req, resp, id, err);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0; /* 1: replayed */
+    if ((req->route->flags & CM_ROUTE_TX) && begin(req, id, err) < 0)
+        return -1;
+    rc = req->route->handler(req, resp, err);
+    if (id->pending) {
+        struct cm_err cerr;
+
+        cm_err_clear(&cerr);
+        claim = settle(req, resp, id, &cerr);
+        if (claim != 0) {
+            if (claim < 0) /* mismatch, busy, or the flight that carried it failed */
+                *err = cerr;
+            return claim < 0 ? -1 : 0; /* 1: replayed */
+        }
     }
-    if (req->route->handler(req, resp, err) < 0)
+    if (rc < 0)
         return -1;
     return finish(req, resp, id, err);
 }
@@ -674,6 +706,7 @@ static void *tick_main(void *arg)
     struct cm_db *db = open_db(srv);
     unsigned interval = srv->svc->tick_seconds ? srv->svc->tick_seconds : 60;
     unsigned elapsed = interval; /* the first run is at start */
+    unsigned chain_rounds = 0;
 
     while (!atomic_load(&srv->stop)) {
         struct timespec until;
@@ -701,7 +734,8 @@ static void *tick_main(void *arg)
         if (db != NULL) {
             struct cm_err err;
 
-            if (cm_audit_chain(db, &err) < 0)
+            /* The look back for late commits every tenth round. */
+            if (cm_audit_chain(db, chain_rounds++ % 10 == 0, &err) < 0)
                 cm_log(CM_LOG_WARN, "audit chain: %s", err.detail[0] ? err.detail : err.message);
         }
         cm_log_flush();

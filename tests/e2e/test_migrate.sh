@@ -199,8 +199,9 @@ refused "no service role reads password hashes" 'permission denied' sql_as svc_i
 refused "a role without the grant cannot create audit partitions" 'permission denied' \
     psql -X -q -v ON_ERROR_STOP=1 -At -c "SET ROLE audit_reader" \
     -c "SELECT core.audit_ensure_partition('2001-01-01')"
-check "svc_install claims idempotency keys" test \
-    "$(sql_as svc_install "SELECT state FROM core.idem_claim('o', 'k', 'POST /x', '\x00')")" = new
+check "svc_install records idempotency keys" sql_as svc_install \
+    "INSERT INTO core.idempotency (owner, key, route, params_hash, status, body)
+     VALUES ('o', 'k', 'POST /x', '\x00', 200, '{}')"
 check "svc_install writes install.installations" sql_as svc_install \
     "UPDATE install.installations SET uninstalled_at = now() WHERE id = 'inst_1'"
 check "uninstalling removes access" test \

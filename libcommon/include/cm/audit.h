@@ -39,11 +39,13 @@ struct cm_audit_rec {
  * (also when service or action is NULL). */
 int cm_audit_write(struct cm_db *db, const struct cm_audit_rec *rec, struct cm_err *err);
 
-/* Housekeeping, run by every service's background thread (sql/core/0008):
- * extends the hash chain over rows written since (one instance at a time
- * does the work; the others return at once) and returns how many it chained,
- * or -1 with *err. */
-long cm_audit_chain(struct cm_db *db, struct cm_err *err);
+/* Housekeeping, run by every service's background thread (sql/core/0008,
+ * 0015): extends the hash chain over rows written since (one instance at a
+ * time does the work; the others return at once) and returns how many it
+ * chained, or -1 with *err. late: also look back two minutes for rows whose
+ * transactions committed after the chain passed them (it reads every row of
+ * that window, so not every round). */
+long cm_audit_chain(struct cm_db *db, int late, struct cm_err *err);
 /* Housekeeping too (sql/core/0012): rolls up to 7 closed days of audit rows
  * into the daily tables the report views read (one instance at a time).
  * Returns the days rolled up, or -1 with *err. */

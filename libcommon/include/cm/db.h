@@ -84,6 +84,22 @@ void cm_db_guard_clear(struct cm_db *db);
  * pending or it held; -1 with its error. */
 int cm_db_guard_flush(struct cm_db *db, struct cm_err *err);
 
+/* A read sent ahead: the statement goes out in the next flight, after a
+ * pending BEGIN and the guard and before anything else, so that it costs no
+ * round trip of its own, and its result is kept for cm_db_ahead_result().
+ * Used for the idempotency claim, which rides with the handler's first
+ * statement. Only inside a transaction; one at a time; values are copied.
+ * Dropped by commit, rollback and a flight that fails before it ran.
+ * 0, or -1 with a 500 err. */
+int cm_db_ahead(struct cm_db *db, const char *name, int nparams, const char *const *values,
+                struct cm_err *err);
+
+/* The result of the statement sent ahead: new PGresult (PQclear()), sending
+ * it now when no flight carried it yet. NULL with *err when it failed, when
+ * the flight that carried it failed before it (the SQLSTATE says why: see
+ * cm_db_sqlstate()), or when nothing was sent ahead (500). */
+PGresult *cm_db_ahead_result(struct cm_db *db, struct cm_err *err);
+
 /* Transactions. begin/commit return 0 or -1 with a 500 err (a failed commit
  * leaves no transaction open). rollback never fails (a broken connection is
  * reset on the next use). BEGIN costs no round trip of its own: it travels

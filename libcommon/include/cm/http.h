@@ -11,7 +11,9 @@
  *      top-level parameters (400 parameter_unknown);
  *   4. authenticates (CM_ROUTE_AUTH: 401 / 403);
  *   5. CM_ROUTE_TX: BEGIN, and on POST with Idempotency-Key claims the key
- *      in the same transaction (replay, 400 mismatch, 409 in flight);
+ *      in the same transaction (replay, 400 mismatch, 409 in flight); the
+ *      claim travels with the handler's first statement, and when it is not
+ *      new whatever the handler did is rolled back and the claim answers;
  *   6. calls the handler; on success writes the audit row and the
  *      idempotent response, then COMMITs, and only then answers;
  *      on failure rolls back and audits the rejection in its own transaction.

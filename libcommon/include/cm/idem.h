@@ -1,12 +1,14 @@
 /* Idempotency-Key handling with Stripe's semantics (API.md §7).
  *
- * The record of a key lives in core.idempotency and is claimed, used and
- * completed inside the request's own transaction: core.idem_claim() is the
- * one extra round trip on the hot path, and the response is stored in the
- * same transaction as the change, so a committed change always has its
- * replayable response and a rolled-back one leaves the key free again. A
- * transaction-scoped advisory lock makes a concurrent holder of the key see
- * BUSY at once instead of waiting. Records expire after 24 hours. */
+ * The record of a key lives in core.idempotency. Inside the request's own
+ * transaction the key is claimed (a transaction-scoped advisory lock, so a
+ * concurrent holder of the key sees BUSY at once instead of waiting, and a
+ * look at the stored record), and the record is written once, with the
+ * response, in the same transaction as the change: a committed change always
+ * has its replayable response and a rolled-back one leaves the key free. The
+ * claim costs no round trip of its own (it is sent ahead with the handler's
+ * first statement) and the record rides with COMMIT. Records expire after 24
+ * hours. */
 #ifndef CM_IDEM_H
 #define CM_IDEM_H
 
@@ -57,13 +59,20 @@ int cm_idem_params_hash(const json_t *params, unsigned char out[CM_IDEM_HASH_LEN
  * string). */
 void cm_idem_owner(const struct cm_auth *a, char *out, size_t cap);
 
-/* Claims key for owner in the current transaction; call it first after
- * cm_db_begin(). Sets *state. On CM_IDEM_REPLAY, *status and *body (new,
- * free()) hold the stored response; otherwise *status is 0 and *body NULL.
- * For every state but CM_IDEM_NEW the caller ends the transaction with
- * cm_db_rollback() (it holds nothing worth keeping) and answers with the
- * replay or with cm_idem_state_err(). Returns 0, or -1 with a 500 in *err on
- * database failure or when called outside a transaction. */
+/* Claims key for owner in the current transaction: cm_idem_claim_send()
+ * right after cm_db_begin() (the claim travels with the transaction's next
+ * statement, cm_db_ahead()), then cm_idem_claim_result() before the
+ * transaction commits or its outcome is answered. Statements run in between
+ * must be undone when the claim is not CM_IDEM_NEW: the caller then ends the
+ * transaction with cm_db_rollback() and answers with the replay or with
+ * cm_idem_state_err(). On CM_IDEM_REPLAY, *status and *body (new, free())
+ * hold the stored response; otherwise *status is 0 and *body NULL. Both
+ * return 0, or -1 with a 500 in *err on database failure or outside a
+ * transaction. cm_idem_claim() is the two at once. */
+int cm_idem_claim_send(struct cm_db *db, const char *owner, const char *key, const char *route,
+                       const unsigned char hash[CM_IDEM_HASH_LEN], struct cm_err *err);
+int cm_idem_claim_result(struct cm_db *db, enum cm_idem_state *state, int *status, char **body,
+                         struct cm_err *err);
 int cm_idem_claim(struct cm_db *db, const char *owner, const char *key, const char *route,
                   const unsigned char hash[CM_IDEM_HASH_LEN], enum cm_idem_state *state,
                   int *status, char **body, struct cm_err *err);
@@ -74,11 +83,16 @@ int cm_idem_claim(struct cm_db *db, const char *owner, const char *key, const ch
  * other state is a caller bug and gives a 500. Returns -1. */
 int cm_idem_state_err(enum cm_idem_state st, const char *key, struct cm_err *err);
 
-/* Stores the response of a key claimed in the current transaction, before
- * COMMIT. Returns 0, or -1 with a 500 in *err (also when the key was not
- * claimed in this transaction). */
-int cm_idem_store(struct cm_db *db, const char *owner, const char *key, int status,
-                  const char *body, struct cm_err *err);
+/* Stores the response of a key claimed (CM_IDEM_NEW) in the current
+ * transaction: the record is written with COMMIT. Should another request
+ * have stored the key since the claim looked (it committed between the
+ * claim's snapshot and its lock), the COMMIT fails with SQLSTATE 23505 and
+ * nothing is committed: answer cm_idem_state_err(CM_IDEM_BUSY), whose retry
+ * replays the other's response. Returns 0, or -1 with a 500 in *err (outside
+ * a transaction). */
+int cm_idem_store(struct cm_db *db, const char *owner, const char *key, const char *route,
+                  const unsigned char hash[CM_IDEM_HASH_LEN], int status, const char *body,
+                  struct cm_err *err);
 
 /* After the request's transaction was rolled back: records an error response
  * that must still be replayed because the endpoint had started. Runs outside

@@ -234,7 +234,8 @@ static void complete(struct cm_db *db, const char *owner, const char *key, const
     struct claim c = claim(db, owner, key, route, hash);
 
     ck_assert_int_eq(c.state, CM_IDEM_NEW);
-    ck_assert_msg(cm_idem_store(db, owner, key, status, body, &err) == 0, "%s", err.detail);
+    ck_assert_msg(cm_idem_store(db, owner, key, route, hash, status, body, &err) == 0, "%s",
+                  err.detail);
     ck_assert_int_eq(cm_db_commit(db, &err), 0);
 }
 
@@ -357,6 +358,9 @@ START_TEST(test_expired_record_is_new)
              1, (const char *[]){owner});
     /* Past 24 hours even other params are a new request. */
     expect_state(db, owner, "k", "POST /v1/x", h2, CM_IDEM_NEW);
+    /* And its record replaces the expired one. */
+    complete(db, owner, "k", "POST /v1/x", h2, 201, "{\"again\":1}");
+    expect_replay(db, owner, "k", "POST /v1/x", h2, 201, "{\"again\":1}");
     cm_db_free(db);
 }
 END_TEST
@@ -407,24 +411,94 @@ START_TEST(test_misuse_is_internal_error)
     char *body = (char *)"sentinel";
 
     fresh_owner(owner, sizeof(owner));
-    /* A claim outside a transaction would commit a key with no response. */
+    /* A claim outside a transaction would hold no lock. */
     ck_assert_int_eq(cm_idem_claim(db, owner, "k", "POST /v1/x", h, &st, &status, &body, &err), -1);
     ck_assert_int_eq(err.status, 500);
     ck_assert_int_eq(status, 0);
     ck_assert_ptr_null(body);
+    ck_assert_int_eq(cm_idem_store(db, owner, "k", "POST /v1/x", h, 200, "{}", &err), -1);
+    ck_assert_int_eq(err.status, 500);
+    /* A result asked for when no claim was sent. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_idem_claim_result(db, &st, &status, &body, &err), -1);
+    ck_assert_int_eq(err.status, 500);
+    cm_db_rollback(db);
     ck_assert_int_eq(dbfix_long(db, "SELECT count(*) FROM core.idempotency WHERE owner = $1", 1,
                                 (const char *[]){owner}),
                      0);
-    /* A store of a key never claimed travels with COMMIT and fails it. */
-    ck_assert_int_eq(cm_idem_store(db, owner, "k", 200, "{}", &err), -1); /* no transaction */
-    ck_assert_int_eq(err.status, 500);
-    ck_assert_int_eq(cm_db_begin(db, &err), 0);
-    ck_assert_int_eq(cm_idem_store(db, owner, "k", 200, "{}", &err), 0);
-    ck_assert_int_eq(cm_db_commit(db, &err), -1);
-    ck_assert_int_eq(err.status, 500);
-    ck_assert_str_eq(cm_db_sqlstate(db), "P0002");
-    ck_assert_int_eq(cm_db_in_tx(db), 0);
     cm_db_free(db);
+}
+END_TEST
+
+/* The claim rides with the next statement: its answer and that statement's
+ * result both come back from one flight, and a claim that is not new leaves
+ * the statement to be rolled back. */
+START_TEST(test_claim_travels_ahead)
+{
+    struct cm_db *db = dbfix_open(sets);
+    struct cm_err err = {0};
+    unsigned char h[CM_IDEM_HASH_LEN];
+    char owner[CM_IDEM_OWNER_MAX];
+    enum cm_idem_state st;
+    int status = 0;
+    char *body = NULL;
+    PGresult *res;
+
+    fresh_owner(owner, sizeof(owner));
+    params_hash("{}", h);
+    complete(db, owner, "done", "POST /v1/x", h, 201, "{\"a\":1}");
+
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_idem_claim_send(db, owner, "done", "POST /v1/x", h, &err), 0);
+    res = cm_db_exec_sql(db, "SELECT 41 + 1", 0, NULL, &err);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_str_eq(cm_db_value(res, 0, 0), "42");
+    PQclear(res);
+    ck_assert_int_eq(cm_idem_claim_result(db, &st, &status, &body, &err), 0);
+    ck_assert_int_eq(st, CM_IDEM_REPLAY);
+    ck_assert_int_eq(status, 201);
+    ck_assert_str_eq(body, "{\"a\":1}");
+    free(body);
+    cm_db_rollback(db);
+
+    /* A statement that fails after the claim does not lose its answer. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_idem_claim_send(db, owner, "fresh", "POST /v1/x", h, &err), 0);
+    ck_assert_ptr_null(cm_db_exec_sql(db, "SELECT 1 / 0", 0, NULL, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), "22012");
+    ck_assert_int_eq(cm_idem_claim_result(db, &st, &status, &body, &err), 0);
+    ck_assert_int_eq(st, CM_IDEM_NEW);
+    cm_db_rollback(db);
+    cm_db_free(db);
+}
+END_TEST
+
+/* Two requests both saw the key free (the second's snapshot predates the
+ * first's commit): the second's record fails its COMMIT, so its change is
+ * never committed twice. */
+START_TEST(test_late_duplicate_fails_commit)
+{
+    struct cm_db *db1 = dbfix_open(sets);
+    struct cm_db *db2 = dbfix_open(sets);
+    struct cm_err err = {0};
+    unsigned char h[CM_IDEM_HASH_LEN];
+    char owner[CM_IDEM_OWNER_MAX];
+    struct claim c;
+
+    fresh_owner(owner, sizeof(owner));
+    params_hash("{}", h);
+    c = claim(db1, owner, "k", "POST /v1/x", h);
+    ck_assert_int_eq(c.state, CM_IDEM_NEW);
+    /* The other request's record, committed behind the claim's back. */
+    ck_assert_int_eq(
+        cm_idem_store_detached(db2, owner, "k", "POST /v1/x", h, 200, "{\"other\":1}", &err), 0);
+    ck_assert_int_eq(cm_idem_store(db1, owner, "k", "POST /v1/x", h, 200, "{}", &err), 0);
+    ck_assert_int_eq(cm_db_commit(db1, &err), -1);
+    ck_assert_str_eq(cm_db_sqlstate(db1), "23505");
+    ck_assert_int_eq(cm_db_in_tx(db1), 0);
+    expect_replay(db2, owner, "k", "POST /v1/x", h, 200, "{\"other\":1}");
+    cm_db_free(db1);
+    cm_db_free(db2);
 }
 END_TEST
 
@@ -478,6 +552,8 @@ Suite *suite_idem(void)
     tcase_add_test(db, test_expired_record_is_new);
     tcase_add_test(db, test_store_detached_replays);
     tcase_add_test(db, test_misuse_is_internal_error);
+    tcase_add_test(db, test_claim_travels_ahead);
+    tcase_add_test(db, test_late_duplicate_fails_commit);
     tcase_add_test(db, test_prune);
     suite_add_tcase(s, db);
     return s;

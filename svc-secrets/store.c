@@ -1,7 +1,8 @@
 /* Every statement on secrets.secrets, and the mapping between rows and
- * struct sec_row. Each call is one round trip: the set is one call of
- * secrets.put() (lock, purge, replace or insert under the limit), a list page
- * carries its cursor check in the same statement. Expired rows are filtered
+ * struct sec_row. Each call is one round trip: a set replaces a live secret
+ * of its name with one plain UPDATE, and only when there is none calls
+ * secrets.put() (lock, purge, replace or insert under the limit); a list
+ * page carries its cursor check in the same statement. Expired rows are filtered
  * out by every read, so an expired secret is gone at once, whatever the
  * background purge has done yet. */
 #include <stdio.h>
@@ -52,6 +53,12 @@ const struct cm_stmt sec_store_stmts[] = {
      "SELECT outcome, id, created, expires_at FROM secrets.put($1, $2, $3, $4::boolean, $5, $6,"
      " $7, decode($8, 'hex'), $9, decode($10, 'hex'), to_timestamp($11::bigint))",
      11},
+    {"sec_replace",
+     "UPDATE secrets.secrets s SET key_id = $8, payload = decode($9, 'hex'),"
+     " expires_at = to_timestamp($10::bigint) WHERE" NAME_WHERE
+     " RETURNING s.id, floor(extract(epoch FROM s.created))::bigint,"
+     " floor(extract(epoch FROM s.expires_at))::bigint",
+     10},
     {"sec_find", "SELECT " COLS "," PAYLOAD_COL " FROM secrets.secrets s WHERE" NAME_WHERE, 8},
     {"sec_delete",
      "DELETE FROM secrets.secrets s WHERE" NAME_WHERE " RETURNING " COLS "," PAYLOAD_COL, 8},
@@ -153,6 +160,19 @@ static char *blob_hex(const unsigned char *blob, size_t len)
     return hex;
 }
 
+/* id, created, expires_at from column col on: into *out. 0, or -1 with err. */
+static int put_result(const PGresult *res, int col, struct sec_row *out, struct cm_err *err)
+{
+    const char *exp = cm_db_value(res, 0, col + 2);
+
+    memset(out, 0, sizeof(*out));
+    if (copy_fixed(out->id, sizeof(out->id), cm_db_value(res, 0, col)) < 0)
+        return cm_err_internal(err, "secret id too long");
+    out->created = strtoll(cm_db_value(res, 0, col + 1), NULL, 10);
+    out->expires_at = exp ? strtoll(exp, NULL, 10) : -1;
+    return 0;
+}
+
 int sec_store_put(struct cm_db *db, const struct sec_key *k, const char *new_id, const char *key_id,
                   const unsigned char *blob, size_t bloblen, long long expires_at,
                   struct sec_row *out, struct cm_err *err)
@@ -165,6 +185,19 @@ int sec_store_put(struct cm_db *db, const struct sec_key *k, const char *new_id,
     if (hex == NULL)
         return cm_err_internal(err, "out of memory sealing a secret");
     snprintf(exp, sizeof(exp), "%lld", expires_at);
+    /* The common case, a replace, without the function's lock and count. */
+    res = cm_db_exec(db, "sec_replace", 10,
+                     (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
+                                      k->scope_type, k->scope_user, k->name_hash, k->name, key_id,
+                                      hex, expires_at >= 0 ? exp : NULL},
+                     err);
+    if (res == NULL)
+        goto out;
+    if (PQntuples(res) == 1) {
+        ret = put_result(res, 0, out, err);
+        goto out;
+    }
+    PQclear(res);
     res = cm_db_exec(db, "sec_put", 11,
                      (const char *[]){new_id, k->app, k->account, k->livemode ? "true" : "false",
                                       k->scope_type, k->scope_user, k->name, k->name_hash, key_id,
@@ -180,14 +213,7 @@ int sec_store_put(struct cm_db *db, const struct sec_key *k, const char *new_id,
         ret = 1;
         goto out;
     }
-    memset(out, 0, sizeof(*out));
-    if (copy_fixed(out->id, sizeof(out->id), cm_db_value(res, 0, 1)) < 0) {
-        cm_err_internal(err, "secret id too long");
-        goto out;
-    }
-    out->created = strtoll(cm_db_value(res, 0, 2), NULL, 10);
-    out->expires_at = cm_db_value(res, 0, 3) ? strtoll(cm_db_value(res, 0, 3), NULL, 10) : -1;
-    ret = 0;
+    ret = put_result(res, 1, out, err);
 out:
     free(hex);
     PQclear(res);

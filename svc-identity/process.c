@@ -484,7 +484,7 @@ out:
         PGresult *res = cm_db_exec(db, "idn_process_defer", 1, (const char *[]){id}, &derr);
 
         cm_log(CM_LOG_ERROR, "checking verification session %s failed (retried in a minute): %s",
-               id, err->detail[0] ? err->detail : err->message);
+               id, cm_err_log_text(err));
         PQclear(res);
     }
     job_release(&j);

@@ -269,7 +269,7 @@ fail:
         struct cm_err derr;
 
         cm_log(CM_LOG_ERROR, "redacting verification session %s failed: %s", id,
-               err->detail[0] ? err->detail : err->message);
+               cm_err_log_text(err));
         if (run(db, "idn_redact_defer", id, &derr) < 0)
             cm_log(CM_LOG_ERROR, "deferring session %s failed: %s", id, derr.detail);
     }

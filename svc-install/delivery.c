@@ -228,8 +228,7 @@ static int prepare(const struct cm_config *cfg, const struct inst_delivery_cfg *
     }
     if (open_secret(cfg, j, secret, sizeof(secret), &err) < 0) {
         snprintf(j->error, sizeof(j->error), "internal: the endpoint secret does not open");
-        cm_log(CM_LOG_ERROR, "webhook endpoint %s: %s", col(j, C_ENDPOINT),
-               err.detail[0] ? err.detail : err.message);
+        cm_log(CM_LOG_ERROR, "webhook endpoint %s: %s", col(j, C_ENDPOINT), cm_err_log_text(&err));
         goto out;
     }
     ret =

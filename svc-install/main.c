@@ -42,8 +42,7 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--rotate-keys") == 0)
         return inst_rotate_keys();
     if (inst_delivery_config(&delivery, &err) < 0) {
-        fprintf(stderr, "svc-install: configuration: %s\n",
-                err.detail[0] ? err.detail : err.message);
+        fprintf(stderr, "svc-install: configuration: %s\n", cm_err_log_text(&err));
         return 1;
     }
     return cm_server_main(&service, argc, argv);

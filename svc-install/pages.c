@@ -126,7 +126,7 @@ static int message_page(struct cm_resp *resp, int status, const char *title, con
 static int fail_page(struct cm_req *req, struct cm_resp *resp, struct cm_err *err)
 {
     cm_log(CM_LOG_ERROR, "%s %s %s: %s", req->request_id, req->method, req->path,
-           err->detail[0] ? err->detail : err->message);
+           cm_err_log_text(err));
     if (cm_db_in_tx(req->db))
         cm_db_rollback(req->db);
     req->audit_action[0] = '\0';

@@ -109,3 +109,8 @@ void cm_err_clear(struct cm_err *err)
 {
     memset(err, 0, sizeof(*err));
 }
+
+const char *cm_err_log_text(const struct cm_err *err)
+{
+    return err->detail[0] ? err->detail : err->message;
+}

@@ -102,12 +102,6 @@ long cm_rekey_job_left(struct cm_db *db, const struct cm_config *cfg,
     return left;
 }
 
-/* What the log says of a failure: the detail of a 500, else its message. */
-static const char *reason(const struct cm_err *err)
-{
-    return err->detail[0] ? err->detail : err->message;
-}
-
 int cm_rekey_main(const struct cm_rekey_cmd *cmd)
 {
     const char *path = getenv("CM_KEY_FILE");
@@ -127,7 +121,7 @@ int cm_rekey_main(const struct cm_rekey_cmd *cmd)
     cfg.keys = cm_keyring_load(path, &err);
     db = cfg.keys != NULL ? cm_db_new(NULL, cmd->sets, &err) : NULL;
     if (db == NULL) {
-        cm_log(CM_LOG_ERROR, "%s failed: %s", cmd->name, reason(&err));
+        cm_log(CM_LOG_ERROR, "%s failed: %s", cmd->name, cm_err_log_text(&err));
         goto out;
     }
     for (i = 0; i < cmd->njobs; i++) {
@@ -136,7 +130,7 @@ int cm_rekey_main(const struct cm_rekey_cmd *cmd)
 
         if (cm_rekey_job_run(db, &cfg, job, &done, &err) < 0) {
             cm_log(CM_LOG_ERROR, "%s failed after re-sealing %ld %s: %s", cmd->name, done,
-                   job->what, reason(&err));
+                   job->what, cm_err_log_text(&err));
             goto out;
         }
         cm_log(CM_LOG_INFO, "re-sealed %ld %s under key %s", done, job->what,
@@ -148,7 +142,7 @@ int cm_rekey_main(const struct cm_rekey_cmd *cmd)
 
         if (n < 0) {
             cm_log(CM_LOG_ERROR, "%s failed counting the %s left: %s", cmd->name, job->what,
-                   reason(&err));
+                   cm_err_log_text(&err));
             goto out;
         }
         if (n > 0)

@@ -118,7 +118,7 @@ static void resp_error(struct cm_req *req, struct cm_resp *resp, const struct cm
 
     if (err->status >= 500)
         cm_log(CM_LOG_ERROR, "%s %s %s: %s", req->request_id, req->method, req->path,
-               err->detail[0] ? err->detail : err->message);
+               cm_err_log_text(err));
     o = cm_err_json(err);
     if (o == NULL || cm_resp_json(resp, err->status, o, &ignored) < 0) {
         char *copy = malloc(sizeof(fallback));
@@ -467,7 +467,7 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
     cm_req_audit_fill(req, &a, action, err->status, err->code);
     if (cm_audit_write(req->db, &a, &aerr) < 0)
         cm_log(CM_LOG_ERROR, "%s audit of a rejected request failed: %s", req->request_id,
-               aerr.detail[0] ? aerr.detail : aerr.message);
+               cm_err_log_text(&aerr));
     if (id->claimed && idem_keeps(err)) {
         char *body = seal_body(req, id->owner, resp->body ? resp->body : "", resp->len, &aerr);
 
@@ -475,7 +475,7 @@ static void fail(struct cm_req *req, struct cm_resp *resp, const struct idem *id
             cm_idem_store_detached(req->db, id->owner, req->idempotency_key, id->route, id->hash,
                                    resp->status, body, &aerr) < 0)
             cm_log(CM_LOG_ERROR, "%s storing an idempotent error failed: %s", req->request_id,
-                   aerr.detail[0] ? aerr.detail : aerr.message);
+                   cm_err_log_text(&aerr));
         free(body);
     }
 }
@@ -673,7 +673,7 @@ static struct cm_db *open_db(const struct server *srv)
     struct cm_db *db = cm_db_new(NULL, srv->sets, &err);
 
     if (db == NULL)
-        cm_log(CM_LOG_ERROR, "database handle: %s", err.detail[0] ? err.detail : err.message);
+        cm_log(CM_LOG_ERROR, "database handle: %s", cm_err_log_text(&err));
     return db;
 }
 
@@ -718,16 +718,13 @@ static void *tick_main(void *arg)
             cm_err_clear(&err);
             /* Housekeeping every service shares: idempotency records live 24 h. */
             if (cm_audit_partitions(db, &err) < 0)
-                cm_log(CM_LOG_WARN, "audit partitions: %s",
-                       err.detail[0] ? err.detail : err.message);
+                cm_log(CM_LOG_WARN, "audit partitions: %s", cm_err_log_text(&err));
             if (cm_audit_rollup(db, &err) < 0)
-                cm_log(CM_LOG_WARN, "audit rollup: %s", err.detail[0] ? err.detail : err.message);
+                cm_log(CM_LOG_WARN, "audit rollup: %s", cm_err_log_text(&err));
             if (cm_idem_prune(db, &err) < 0)
-                cm_log(CM_LOG_WARN, "idempotency prune: %s",
-                       err.detail[0] ? err.detail : err.message);
+                cm_log(CM_LOG_WARN, "idempotency prune: %s", cm_err_log_text(&err));
             if (srv->svc->tick != NULL && srv->svc->tick(db, srv->cfg, &err) < 0)
-                cm_log(CM_LOG_WARN, "background task: %s",
-                       err.detail[0] ? err.detail : err.message);
+                cm_log(CM_LOG_WARN, "background task: %s", cm_err_log_text(&err));
             if (cm_db_in_tx(db))
                 cm_db_rollback(db);
         }
@@ -736,7 +733,7 @@ static void *tick_main(void *arg)
 
             /* The look back for late commits every tenth round. */
             if (cm_audit_chain(db, chain_rounds++ % 10 == 0, &err) < 0)
-                cm_log(CM_LOG_WARN, "audit chain: %s", err.detail[0] ? err.detail : err.message);
+                cm_log(CM_LOG_WARN, "audit chain: %s", cm_err_log_text(&err));
         }
         cm_log_flush();
         clock_gettime(CLOCK_REALTIME, &until);
@@ -862,7 +859,7 @@ static void *work_main(void *arg)
         if (done > 0)
             continue;
         if (done < 0)
-            cm_log(CM_LOG_WARN, "queue worker: %s", err.detail[0] ? err.detail : err.message);
+            cm_log(CM_LOG_WARN, "queue worker: %s", cm_err_log_text(&err));
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += idle_ms / 1000;
         until.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
@@ -922,7 +919,7 @@ int cm_server_main(const struct cm_service *svc, int argc, char **argv)
     cm_log_setup(svc->name, CM_LOG_INFO);
     if (cm_config_load(&cfg, svc->name, svc->max_body ? svc->max_body : 1048576, argc, argv, &err) <
         0) {
-        cm_log(CM_LOG_ERROR, "configuration: %s", err.detail[0] ? err.detail : err.message);
+        cm_log(CM_LOG_ERROR, "configuration: %s", cm_err_log_text(&err));
         cm_config_release(&cfg);
         return 1;
     }

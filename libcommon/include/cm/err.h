@@ -46,6 +46,10 @@ int cm_err_not_found(struct cm_err *err, const char *what, const char *id, const
 /* "invalid_request_error" etc.; "" for CM_ERR_NONE. Static string. */
 const char *cm_err_type_name(enum cm_err_type type);
 
+/* What a log line says of err: its internal detail when there is one (never
+ * sent to clients), else the client's message. Borrowed from err. */
+const char *cm_err_log_text(const struct cm_err *err);
+
 /* Clears *err to "no error". */
 void cm_err_clear(struct cm_err *err);
 

@@ -363,9 +363,20 @@ static int begin(struct cm_req *req, struct idem *id, struct cm_err *err)
     return 0;
 }
 
-/* After the handler ran: the claim's answer, which wins over the handler's
- * (whatever it did is rolled back unless the key is new). 0 new (or no key):
- * go on; 1 the stored response is in *resp (replay); -1 with *err. */
+/* Forgets what the handler answered and would have audited. */
+static void forget_handler(struct cm_req *req, struct cm_resp *resp)
+{
+    free(resp->body);
+    free(resp->headers);
+    memset(resp, 0, sizeof(*resp));
+    req->audit_action[0] = req->audit_object[0] = req->audit_actor[0] = '\0';
+    req->audit_target[0] = '\0';
+}
+
+/* After the handler ran: the claim's answer, which wins over the handler's.
+ * Unless the key is new, the handler's work is undone and forgotten, so the
+ * request ends as if it had never run. 0 new (or no key): go on; 1 the
+ * stored response is in *resp (replay); -1 with *err. */
 static int settle(struct cm_req *req, struct cm_resp *resp, struct idem *id, struct cm_err *err)
 {
     enum cm_idem_state st;
@@ -377,19 +388,20 @@ static int settle(struct cm_req *req, struct cm_resp *resp, struct idem *id, str
     id->pending = 0;
     if (cm_idem_claim_result(req->db, &st, &status, &stored, err) < 0)
         return -1;
-    switch (st) {
-    case CM_IDEM_NEW:
+    if (st == CM_IDEM_NEW) {
         id->claimed = 1;
         return 0;
+    }
+    cm_db_rollback(req->db);
+    forget_handler(req, resp);
+    switch (st) {
+    case CM_IDEM_NEW:
+        break;
     case CM_IDEM_REPLAY:
-        cm_db_rollback(req->db);
         body = open_body(req, id->owner, stored ? stored : "", err);
         free(stored);
         if (body == NULL)
             return -1;
-        free(resp->body);
-        free(resp->headers);
-        memset(resp, 0, sizeof(*resp));
         cm_resp_raw(resp, status, "application/json", body, strlen(body));
         if (cm_resp_header(resp, "Idempotent-Replayed", "true") < 0)
             return cm_err_internal(err, "out of memory");
@@ -552,15 +564,11 @@ static int run_route(struct cm_req *req, struct cm_resp *resp, struct idem *id,
 static void reset_for_retry(struct cm_req *req, struct cm_resp *resp, struct idem *id,
                             struct cm_err *err)
 {
-    free(resp->body);
-    free(resp->headers);
-    memset(resp, 0, sizeof(*resp));
+    forget_handler(req, resp);
     memset(id, 0, sizeof(*id));
     memset(&req->auth, 0, sizeof(req->auth));
     req->authenticated = 0;
     req->auth_cached = 0;
-    req->audit_action[0] = req->audit_object[0] = req->audit_actor[0] = '\0';
-    req->audit_target[0] = '\0';
     cm_err_clear(err);
 }
 

@@ -726,7 +726,7 @@ def test_extension_token_of_a_former_member(api, psql, token, app1, acct2, user2
 # Idempotency ----------------------------------------------------------------
 
 
-def test_set_is_idempotent(as_app1):
+def test_set_is_idempotent(as_app1, psql):
     scope, name, key = user_scope(), "idem_" + rand(), "idem-" + rand(24)
     first = as_app1.set(scope, name, "first", ("expand[]", "payload"), headers={"Idempotency-Key": key})
     body = ok(first)
@@ -745,6 +745,11 @@ def test_set_is_idempotent(as_app1):
     resp = as_app1.set(scope, name, "different", ("expand[]", "payload"), headers={"Idempotency-Key": key})
     assert_error(resp, 400, error_type="idempotency_error", code=None, param=None)
     assert as_app1.payload(scope, name) == "changed"
+    # The set ran ahead of the claim's answer; it is undone and not audited
+    # as a set of that secret: the rejection names nothing the set touched.
+    rejected = psql("SELECT action, status, object_id IS NULL, target IS NULL FROM core.audit"
+                    " WHERE request_id = :'p1'", resp.headers["Request-Id"])
+    assert rejected == [("secret.set", "400", "t", "t")], rejected
 
 
 @pytest.mark.parametrize("user", ["someone@example.com", "usr_", "usr_a-b", "acct_1", "usr_" + "a" * 65])

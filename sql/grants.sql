@@ -45,6 +45,8 @@ GRANT EXECUTE ON FUNCTION core.audit_chain_extend(integer, boolean), core.audit_
 GRANT SELECT, INSERT, UPDATE, DELETE ON core.idempotency TO svc_secrets, svc_identity, svc_install;
 GRANT SELECT, INSERT ON core.events TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.events_seq_seq TO svc_secrets, svc_identity, svc_install;
+-- Redaction rewrites a verification session's events (svc-identity/redact.c).
+GRANT UPDATE (data) ON core.events TO svc_identity;
 GRANT INSERT ON core.audit TO svc_secrets, svc_identity, svc_install;
 GRANT USAGE ON SEQUENCE core.audit_id_seq TO svc_secrets, svc_identity, svc_install;
 

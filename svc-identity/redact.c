@@ -7,7 +7,8 @@
  * files, redacts every report of the session (the sealed personal part is
  * dropped, its placeholders kept in redacted_view), clears the session's
  * sealed columns once more (whatever a step in between may have written),
- * sets redaction.status to redacted and emits
+ * empties the metadata of every event of the session, sets
+ * redaction.status to redacted and emits
  * identity.verification_session.redacted in the same transaction. */
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,17 @@ static const struct cm_stmt stmts[] = {
      " provided_details_sealed = NULL, client_secret_hash = NULL, client_secret_sealed = NULL,"
      " verified_outputs_sealed = NULL, submission_sealed = NULL, test_outcome = NULL,"
      " updated = now() WHERE id = $1",
+     1},
+    /* The session's events keep the object as it was when they happened:
+     * its metadata goes from every one of them (and from
+     * previous_attributes, should one hold it). The type's predicate is
+     * the partial index's (sql/core/0017). */
+    {"idn_redact_events",
+     "UPDATE core.events SET data = jsonb_set(data #- '{previous_attributes,metadata}',"
+     " '{object,metadata}', '{}'::jsonb)"
+     " WHERE type LIKE 'identity.verification_session.%' AND data -> 'object' ->> 'id' = $1"
+     " AND (data -> 'object' -> 'metadata' <> '{}'::jsonb"
+     " OR data -> 'previous_attributes' ? 'metadata')",
      1},
     /* A session whose redaction failed goes to the back of the queue. */
     {"idn_redact_defer",
@@ -255,7 +267,7 @@ static int finish_one(struct cm_db *db, const struct cm_config *cfg, struct cm_e
     PQclear(claim);
     claim = NULL;
     if (run(db, "idn_redact_files", id, err) < 0 || redact_reports(db, cfg, id, err) < 0 ||
-        run(db, "idn_redact_finish", id, err) < 0 ||
+        run(db, "idn_redact_finish", id, err) < 0 || run(db, "idn_redact_events", id, err) < 0 ||
         idn_session_emit(db, cfg, id, "identity.verification_session.redacted", NULL, NULL, err) <
             0 ||
         cm_db_commit(db, err) < 0)

@@ -375,10 +375,15 @@ def test_consent_declined(api, key):
     assert events_of(api, key, s["id"])[-1] == "identity.verification_session.requires_input"
 
 
-def events_of(api, key, vs):
+def session_events(api, key, vs):
+    """The events of session vs, oldest first, as GET /v1/events serves them."""
     r = api("GET", "/v1/events", [("limit", "100")], key=key)
     assert r.status == 200, r.body
-    return [e["type"] for e in reversed(r.body["data"]) if e["data"]["object"]["id"] == vs]
+    return [e for e in reversed(r.body["data"]) if e["data"]["object"]["id"] == vs]
+
+
+def events_of(api, key, vs):
+    return [e["type"] for e in session_events(api, key, vs)]
 
 
 # ---- submit and the worker -------------------------------------------------------
@@ -655,6 +660,8 @@ def test_redacting_a_session_the_checks_verified(stack, api, key):
     got = wait_status(api, key, s["id"], "verified")
     rid = got["last_verification_report"]
     assert got["verified_outputs"]["first_name"] == "Anna"
+    before = session_events(api, key, s["id"])
+    assert [e["data"]["object"]["metadata"] for e in before][:1] == [{"customer": "cus_planted"}], before
     assert stack.psql("SELECT count(*) FROM identity.files WHERE session_id = :'p1'", s["id"]) == [("1",)]
 
     r = api("POST", f"{SESSIONS}/{s['id']}/redact", key=key)
@@ -687,7 +694,16 @@ def test_redacting_a_session_the_checks_verified(stack, api, key):
     report = api("GET", f"/v1/identity/verification_reports/{rid}", [("expand[]", "document.dob")], key=key).body
     assert report["document"]["first_name"] == "[redacted]", report["document"]
     assert report["document"]["dob"] == {"day": 1, "month": 1, "year": 1}, report["document"]
-    assert events_of(api, key, s["id"])[-1] == "identity.verification_session.redacted"
+    # Its events are redacted too: none keeps the metadata, served or stored.
+    after = session_events(api, key, s["id"])
+    assert after[-1]["type"] == "identity.verification_session.redacted"
+    assert [e["id"] for e in after][: len(before)] == [e["id"] for e in before]
+    assert all(e["data"]["object"]["metadata"] == {} for e in after), after
+    assert stack.psql(
+        "SELECT count(*) FROM core.events WHERE data -> 'object' ->> 'id' = :'p1'"
+        " AND data::text LIKE '%cus_planted%'",
+        s["id"],
+    ) == [("0",)]
 
 
 def outcome_counts(stack, account):

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "cm/crypto.h"
+#include "cm/ids.h"
 #include "cm/sig.h"
 #include "cm/banned.h"
 
@@ -232,6 +233,23 @@ int cm_keyring_has(const struct cm_keyring *kr, const char *key_id)
     return find_key(kr, key_id) != NULL;
 }
 
+/* AES-256-GCM, fetched once and kept for the process's life: the
+ * EVP_aes_256_gcm() handle makes every EVP_*Init_ex fetch it again, under
+ * the provider store's lock. */
+static EVP_CIPHER *aes_gcm;
+static pthread_once_t aes_gcm_once = PTHREAD_ONCE_INIT;
+
+static void fetch_aes_gcm(void)
+{
+    aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *cipher(void)
+{
+    pthread_once(&aes_gcm_once, fetch_aes_gcm);
+    return aes_gcm;
+}
+
 int cm_seal(const struct cm_keyring *kr, const void *aad, size_t aadlen, const void *plain,
             size_t len, unsigned char **out, size_t *outlen, const char **key_id_out,
             struct cm_err *err)
@@ -254,8 +272,8 @@ int cm_seal(const struct cm_keyring *kr, const void *aad, size_t aadlen, const v
     ct = blob + CM_SEAL_NONCE;
     /* GCM's default IV length is the 12 bytes we use, so key and nonce can
      * go in with the cipher. */
-    if (RAND_bytes(blob, CM_SEAL_NONCE) != 1 ||
-        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->bytes, blob) != 1 ||
+    if (cipher() == NULL || cm_random_bytes(blob, CM_SEAL_NONCE) != 0 ||
+        EVP_EncryptInit_ex(ctx, cipher(), NULL, k->bytes, blob) != 1 ||
         (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) ||
         (len > 0 && EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) != 1) ||
         EVP_EncryptFinal_ex(ctx, ct + len, &n) != 1 ||
@@ -306,7 +324,7 @@ int cm_open(const struct cm_keyring *kr, const char *key_id, const void *aad, si
         cm_err_internal(err, "open under key '%s': out of memory", k->id);
         goto out;
     }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->bytes, blob) != 1 ||
+    if (cipher() == NULL || EVP_DecryptInit_ex(ctx, cipher(), NULL, k->bytes, blob) != 1 ||
         (aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) ||
         (ctlen > 0 && EVP_DecryptUpdate(ctx, pt, &n, blob + CM_SEAL_NONCE, (int)ctlen) != 1) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CM_SEAL_TAG, tag) != 1) {

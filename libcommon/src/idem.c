@@ -88,7 +88,7 @@ int cm_idem_params_hash(const json_t *params, unsigned char out[CM_IDEM_HASH_LEN
 
     if (ctx == NULL)
         return cm_err_internal(err, "idem: EVP_MD_CTX_new failed");
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    ok = cm_sha256_md() != NULL && EVP_DigestInit_ex(ctx, cm_sha256_md(), NULL) == 1;
     if (ok && params != NULL)
         ok = json_dump_callback(params, digest_chunk, ctx,
                                 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) == 0;

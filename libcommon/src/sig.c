@@ -6,14 +6,15 @@
  * Every candidate is compared, even after a match, so the time taken does
  * not tell which one matched. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include "cm/sig.h"
 #include "cm/banned.h"
@@ -29,9 +30,29 @@ static const char *const msg_mismatch =
     "No signatures found matching the expected signature for payload";
 static const char *const msg_tolerance = "Timestamp outside the tolerance zone";
 
+/* Fetched once, kept for the process's life (cm_sha256_md in sig.h). */
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+}
+
+const EVP_MD *cm_sha256_md(void)
+{
+    pthread_once(&fetch_once, fetch);
+    return sha256_md;
+}
+
 void cm_sha256(const void *data, size_t len, unsigned char out[32])
 {
-    SHA256(data, len, out);
+    const EVP_MD *md = cm_sha256_md();
+
+    if (md == NULL || EVP_Digest(data, len, out, NULL, md, NULL) != 1)
+        abort();
 }
 
 /* HMAC-SHA256 over the concatenation of n pieces. */
@@ -40,16 +61,15 @@ static int hmac_pieces(const void *key, size_t keylen, size_t n, const void *con
 {
     static const unsigned char empty_key[1];
     char digest[] = "SHA256";
-    EVP_MAC *mac = NULL;
     EVP_MAC_CTX *ctx = NULL;
     OSSL_PARAM params[2];
     size_t outlen = 0;
     int ret = -1;
 
-    mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-    if (mac == NULL)
+    pthread_once(&fetch_once, fetch);
+    if (hmac_mac == NULL)
         goto out;
-    ctx = EVP_MAC_CTX_new(mac);
+    ctx = EVP_MAC_CTX_new(hmac_mac);
     if (ctx == NULL)
         goto out;
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
@@ -67,7 +87,6 @@ static int hmac_pieces(const void *key, size_t keylen, size_t n, const void *con
     ret = 0;
 out:
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return ret;
 }
 

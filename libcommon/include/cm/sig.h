@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "cm/err.h"
 
 #define CM_SHA256_LEN 32
@@ -15,7 +17,14 @@
 /* "t=" + at most 19 digits + ",v1=" + 64 hex + NUL fits. */
 #define CM_SIG_HEADER_MAX 96
 
-/* Writes SHA-256(data) into out. Cannot fail. */
+/* SHA-256 as OpenSSL 3 fetches it, once per process, for EVP_Digest*: the
+ * EVP_sha256() handle makes every EVP_DigestInit_ex look the algorithm up
+ * again in the provider's store, under a lock. Never freed; NULL only if
+ * the default provider has no SHA-256. */
+const EVP_MD *cm_sha256_md(void);
+
+/* Writes SHA-256(data) into out. Aborts if OpenSSL cannot hash (it has no
+ * SHA-256, or no memory for a context): there is no way to go on. */
 void cm_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* Writes HMAC-SHA256(key, msg) into out. key may be NULL when keylen is 0,

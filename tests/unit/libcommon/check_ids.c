@@ -1,7 +1,11 @@
-/* Tests for cm/ids.h: shape of IDs, uniqueness, and an unbiased alphabet. */
+/* Tests for cm/ids.h: shape of IDs, uniqueness, an unbiased alphabet, and
+ * the random pool: every byte handed out once, across the pool's refills,
+ * and never the parent's bytes in a child after fork(). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cm/ids.h"
 #include "cm/banned.h"
@@ -148,6 +152,62 @@ START_TEST(test_random_uniform)
 END_TEST
 
 /* The runner declares the suites itself, from a list grepped out of the sources. */
+/* Draws of 1 to 40 bytes, then some larger than the pool serves, about
+ * nine pools' worth in all: no 16-byte draw repeats an earlier one (a pool
+ * that handed out a byte twice, or was not refilled, would repeat). */
+#define DRAWS 400
+START_TEST(test_random_bytes_once)
+{
+    static unsigned char seen[DRAWS][16];
+    unsigned char buf[300];
+
+    for (int i = 0; i < DRAWS; i++) {
+        size_t n = (size_t)(i % 40) + 1;
+
+        ck_assert_int_eq(cm_random_bytes(buf, n), 0);
+        ck_assert_int_eq(cm_random_bytes(seen[i], sizeof(seen[i])), 0);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(memcmp(seen[i], seen[j], sizeof(seen[i])) != 0, "draw %d repeats %d", i,
+                          j);
+    }
+    /* Larger than a quarter of the pool: straight from RAND_bytes. */
+    memset(buf, 0, sizeof(buf));
+    ck_assert_int_eq(cm_random_bytes(buf, sizeof(buf)), 0);
+    ck_assert_msg(memcmp(buf, buf + 150, 150) != 0, "two halves of one draw agree");
+    ck_assert_int_eq(cm_random_bytes(buf, 0), 0);
+}
+END_TEST
+
+/* The parent's pool is full when it forks: the child's first draw must not
+ * be the parent's next one. */
+START_TEST(test_random_bytes_fork)
+{
+    unsigned char first[16], parent[16], child[16];
+    int fds[2];
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(cm_random_bytes(first, sizeof(first)), 0);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int ok = cm_random_bytes(child, sizeof(child)) == 0 &&
+                 write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child);
+
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(cm_random_bytes(parent, sizeof(parent)), 0);
+    ck_assert_int_eq(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(memcmp(parent, child, sizeof(child)) != 0,
+                  "the child drew its parent's next bytes");
+}
+END_TEST
+
 extern Suite *suite_ids(void);
 
 Suite *suite_ids(void)
@@ -160,6 +220,8 @@ Suite *suite_ids(void)
     tcase_add_loop_test(tc, test_random_lengths, 0, sizeof(lengths) / sizeof(lengths[0]));
     tcase_add_test(tc, test_id_unique);
     tcase_add_test(tc, test_random_uniform);
+    tcase_add_test(tc, test_random_bytes_once);
+    tcase_add_test(tc, test_random_bytes_fork);
     suite_add_tcase(s, tc);
     return s;
 }

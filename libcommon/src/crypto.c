@@ -255,6 +255,7 @@ int cm_seal(const struct cm_keyring *kr, const void *aad, size_t aadlen, const v
             struct cm_err *err)
 {
     const struct key *k = &kr->keys[kr->n - 1];
+    const EVP_CIPHER *aes = cipher();
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char *blob = NULL;
     unsigned char *ct;
@@ -272,8 +273,8 @@ int cm_seal(const struct cm_keyring *kr, const void *aad, size_t aadlen, const v
     ct = blob + CM_SEAL_NONCE;
     /* GCM's default IV length is the 12 bytes we use, so key and nonce can
      * go in with the cipher. */
-    if (cipher() == NULL || cm_random_bytes(blob, CM_SEAL_NONCE) != 0 ||
-        EVP_EncryptInit_ex(ctx, cipher(), NULL, k->bytes, blob) != 1 ||
+    if (aes == NULL || cm_random_bytes(blob, CM_SEAL_NONCE) != 0 ||
+        EVP_EncryptInit_ex(ctx, aes, NULL, k->bytes, blob) != 1 ||
         (aadlen > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) ||
         (len > 0 && EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) != 1) ||
         EVP_EncryptFinal_ex(ctx, ct + len, &n) != 1 ||
@@ -298,6 +299,7 @@ int cm_open(const struct cm_keyring *kr, const char *key_id, const void *aad, si
             struct cm_err *err)
 {
     const struct key *k = find_key(kr, key_id);
+    const EVP_CIPHER *aes = cipher();
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char tag[CM_SEAL_TAG];
     unsigned char *pt = NULL;
@@ -324,7 +326,7 @@ int cm_open(const struct cm_keyring *kr, const char *key_id, const void *aad, si
         cm_err_internal(err, "open under key '%s': out of memory", k->id);
         goto out;
     }
-    if (cipher() == NULL || EVP_DecryptInit_ex(ctx, cipher(), NULL, k->bytes, blob) != 1 ||
+    if (aes == NULL || EVP_DecryptInit_ex(ctx, aes, NULL, k->bytes, blob) != 1 ||
         (aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1) ||
         (ctlen > 0 && EVP_DecryptUpdate(ctx, pt, &n, blob + CM_SEAL_NONCE, (int)ctlen) != 1) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CM_SEAL_TAG, tag) != 1) {

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "cm/audit.h"
+#include "cm/auth.h"
 #include "cm/events.h"
 #include "cm/ids.h"
 #include "redact.h"
@@ -327,8 +328,8 @@ static PGresult *load(struct cm_db *db, const char *session_id, const char *acco
     const char *vo = (expand & IDN_EXPAND_VERIFIED_OUTPUTS) ? "true" : "false";
     PGresult *res;
 
-    res = cm_db_exec(db, lock ? "idn_session_get_lock" : "idn_session_get", 5,
-                     (const char *[]){session_id, account_id, mode, pd, vo}, err);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, lock ? "idn_session_get_lock" : "idn_session_get",
+                             6, (const char *[]){session_id, account_id, mode, pd, vo, NULL}, err);
     if (res != NULL && PQntuples(res) != 1) {
         PQclear(res);
         cm_err_not_found(err, "verificationsession", session_id, NULL);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "cm/auth.h"
 #include "cm/config.h"
 #include "cm/db.h"
 #include "cm/err.h"
@@ -55,14 +56,16 @@ int idn_session_emit_row(struct cm_db *db, const struct cm_config *cfg, const PG
      "SELECT " IDN_SESSION_COLS("$4",                                                              \
                                 "$5") " FROM identity.sessions s WHERE s.id = $1"                  \
                                       " AND ($2::text IS NULL OR s.account_id = $2)"               \
-                                      " AND ($3::boolean IS NULL OR s.livemode = $3::boolean)",    \
-     5},                                                                                           \
+                                      " AND ($3::boolean IS NULL OR s.livemode = $3::boolean)"     \
+                                      " AND " CM_AUTH_GUARD_SQL("$6"),                             \
+     6},                                                                                           \
         {"idn_session_get_lock",                                                                   \
-         "SELECT " IDN_SESSION_COLS(                                                               \
-             "$4", "$5") " FROM identity.sessions s WHERE s.id = $1"                               \
-                         " AND ($2::text IS NULL OR s.account_id = $2)"                            \
-                         " AND ($3::boolean IS NULL OR s.livemode = $3::boolean) FOR UPDATE",      \
-         5},                                                                                       \
+         "SELECT " IDN_SESSION_COLS("$4",                                                          \
+                                    "$5") " FROM identity.sessions s WHERE s.id = $1"              \
+                                          " AND ($2::text IS NULL OR s.account_id = $2)"           \
+                                          " AND ($3::boolean IS NULL OR s.livemode = $3::boolean)" \
+                                          " AND " CM_AUTH_GUARD_SQL("$6") " FOR UPDATE",           \
+         6},                                                                                       \
         {"idn_session_sealed",                                                                     \
          "SELECT key_id, encode(provided_details_sealed, 'hex'), encode(client_secret_sealed,"     \
          " 'hex'), encode(verified_outputs_sealed, 'hex'), encode(submission_sealed, 'hex')"       \

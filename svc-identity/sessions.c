@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cm/auth.h"
 #include "cm/json.h"
 #include "cm/params.h"
 #include "filters.h"
@@ -66,10 +67,11 @@ static const struct cm_stmt stmts[] = {
      "INSERT INTO identity.sessions AS s (id, account_id, app_id, livemode, type,"
      " client_reference_id, metadata, options, return_url, related_customer,"
      " related_customer_account, related_person, key_id, provided_details_sealed,"
-     " client_secret_hash, client_secret_sealed) VALUES ($1, $2, $3, $4::boolean, $5, $6,"
+     " client_secret_hash, client_secret_sealed) SELECT $1, $2, $3, $4::boolean, $5, $6,"
      " $7::jsonb, $8::jsonb, $9, $10, $11, $12::jsonb, $13, decode($14, 'hex'),"
-     " decode($15, 'hex'), decode($16, 'hex')) RETURNING " IDN_SESSION_COLS("$17", "$18"),
-     18},
+     " decode($15, 'hex'), decode($16, 'hex') WHERE " CM_AUTH_GUARD_SQL(
+         "$19") " RETURNING " IDN_SESSION_COLS("$17", "$18"),
+     19},
     {"idn_sessions_update",
      "UPDATE identity.sessions AS s SET type = coalesce($2, s.type),"
      " metadata = coalesce($3::jsonb, s.metadata), options = coalesce($4::jsonb, s.options),"
@@ -278,13 +280,14 @@ static int session_create(struct cm_req *req, struct cm_resp *resp, struct cm_er
         goto out;
     }
     cm_req_audit(req, NULL, id, AUDIT_TARGET);
-    res = cm_db_exec(
-        req->db, "idn_sessions_insert", 18,
-        (const char *[]){
-            id, req->auth.account, req->auth.app_id[0] ? req->auth.app_id : NULL, mode(req),
-            in.type, in.client_reference_id, metadata, options, in.return_url, in.related_customer,
-            in.related_customer_account, person, key_id, provided_hex, hash, secret_hex,
-            flag(flags, IDN_EXPAND_PROVIDED_DETAILS), flag(flags, IDN_EXPAND_VERIFIED_OUTPUTS)},
+    res = cm_db_exec_guarded(
+        req->db, CM_AUTH_GUARD, "idn_sessions_insert", 19,
+        (const char *[]){id, req->auth.account, req->auth.app_id[0] ? req->auth.app_id : NULL,
+                         mode(req), in.type, in.client_reference_id, metadata, options,
+                         in.return_url, in.related_customer, in.related_customer_account, person,
+                         key_id, provided_hex, hash, secret_hex,
+                         flag(flags, IDN_EXPAND_PROVIDED_DETAILS),
+                         flag(flags, IDN_EXPAND_VERIFIED_OUTPUTS), NULL},
         err);
     if (res == NULL || emit(req, res, EVT("created"), err) < 0)
         goto out;

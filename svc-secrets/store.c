@@ -2,13 +2,16 @@
  * struct sec_row. Each call is one round trip: a set replaces a live secret
  * of its name with one plain UPDATE, and only when there is none calls
  * secrets.put() (lock, purge, replace or insert under the limit); a list
- * page carries its cursor check in the same statement. Expired rows are filtered
- * out by every read, so an expired secret is gone at once, whatever the
- * background purge has done yet. */
+ * page carries its cursor check in the same statement. Every statement a
+ * request can start with also carries the authorization guard of a cached
+ * key (CM_AUTH_GUARD_SQL), so that it needs no statement of its own. Expired
+ * rows are filtered out by every read, so an expired secret is gone at once,
+ * whatever the background purge has done yet. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm/auth.h"
 #include "cm/sig.h"
 #include "store.h"
 #include "cm/banned.h"
@@ -46,7 +49,8 @@ enum {
     " AND ($6::text IS NULL OR s.seq " cmp " (SELECT seq FROM c))"                                 \
     " ORDER BY s.seq " order " LIMIT $7::integer)"                                                 \
     " SELECT page.*, $6::text IS NULL OR EXISTS (SELECT 1 FROM c)"                                 \
-    " FROM (SELECT 1) one LEFT JOIN page ON true ORDER BY page.seq " order
+    " FROM (SELECT 1) one LEFT JOIN page ON true WHERE " CM_AUTH_GUARD_SQL(                        \
+        "$9") " ORDER BY page.seq " order
 
 const struct cm_stmt sec_store_stmts[] = {
     {"sec_put",
@@ -55,15 +59,20 @@ const struct cm_stmt sec_store_stmts[] = {
      11},
     {"sec_replace",
      "UPDATE secrets.secrets s SET key_id = $8, payload = decode($9, 'hex'),"
-     " expires_at = to_timestamp($10::bigint) WHERE" NAME_WHERE
-     " RETURNING s.id, floor(extract(epoch FROM s.created))::bigint,"
-     " floor(extract(epoch FROM s.expires_at))::bigint",
-     10},
-    {"sec_find", "SELECT " COLS "," PAYLOAD_COL " FROM secrets.secrets s WHERE" NAME_WHERE, 8},
+     " expires_at = to_timestamp($10::bigint) WHERE" NAME_WHERE " AND " CM_AUTH_GUARD_SQL(
+         "$11") " RETURNING s.id, floor(extract(epoch FROM s.created))::bigint,"
+                " floor(extract(epoch FROM s.expires_at))::bigint",
+     11},
+    {"sec_find",
+     "SELECT " COLS "," PAYLOAD_COL " FROM secrets.secrets s WHERE" NAME_WHERE
+     " AND " CM_AUTH_GUARD_SQL("$9"),
+     9},
     {"sec_delete",
-     "DELETE FROM secrets.secrets s WHERE" NAME_WHERE " RETURNING " COLS "," PAYLOAD_COL, 8},
-    {"sec_list_older", PAGE("<", "DESC"), 8},
-    {"sec_list_newer", PAGE(">", "ASC"), 8},
+     "DELETE FROM secrets.secrets s WHERE" NAME_WHERE
+     " AND " CM_AUTH_GUARD_SQL("$9") " RETURNING " COLS "," PAYLOAD_COL,
+     9},
+    {"sec_list_older", PAGE("<", "DESC"), 9},
+    {"sec_list_newer", PAGE(">", "ASC"), 9},
     {"sec_purge",
      "DELETE FROM secrets.secrets WHERE ctid = ANY (ARRAY(SELECT ctid FROM secrets.secrets"
      " WHERE expires_at <= now() LIMIT 1000))",
@@ -186,11 +195,11 @@ int sec_store_put(struct cm_db *db, const struct sec_key *k, const char *new_id,
         return cm_err_internal(err, "out of memory sealing a secret");
     snprintf(exp, sizeof(exp), "%lld", expires_at);
     /* The common case, a replace, without the function's lock and count. */
-    res = cm_db_exec(db, "sec_replace", 10,
-                     (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
-                                      k->scope_type, k->scope_user, k->name_hash, k->name, key_id,
-                                      hex, expires_at >= 0 ? exp : NULL},
-                     err);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "sec_replace", 11,
+                             (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
+                                              k->scope_type, k->scope_user, k->name_hash, k->name,
+                                              key_id, hex, expires_at >= 0 ? exp : NULL, NULL},
+                             err);
     if (res == NULL)
         goto out;
     if (PQntuples(res) == 1) {
@@ -223,11 +232,12 @@ out:
 static int one(struct cm_db *db, const char *stmt, const struct sec_key *k, int with_payload,
                struct sec_row *out, struct cm_err *err)
 {
-    PGresult *res = cm_db_exec(db, stmt, 8,
-                               (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
-                                                k->scope_type, k->scope_user, k->name_hash, k->name,
-                                                with_payload ? "true" : "false"},
-                               err);
+    PGresult *res =
+        cm_db_exec_guarded(db, CM_AUTH_GUARD, stmt, 9,
+                           (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
+                                            k->scope_type, k->scope_user, k->name_hash, k->name,
+                                            with_payload ? "true" : "false", NULL},
+                           err);
     int ret;
 
     if (res == NULL)
@@ -263,11 +273,11 @@ int sec_store_list(struct cm_db *db, const struct sec_key *k, const char *cursor
     *has_more = 0;
     /* One row more than asked tells whether there is more in that direction. */
     snprintf(lim, sizeof(lim), "%lld", limit + 1);
-    res = cm_db_exec(db, after ? "sec_list_older" : "sec_list_newer", 8,
-                     (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
-                                      k->scope_type, k->scope_user, cursor, lim,
-                                      with_payload ? "true" : "false"},
-                     err);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, after ? "sec_list_older" : "sec_list_newer", 9,
+                             (const char *[]){k->app, k->account, k->livemode ? "true" : "false",
+                                              k->scope_type, k->scope_user, cursor, lim,
+                                              with_payload ? "true" : "false", NULL},
+                             err);
     if (res == NULL)
         return -1;
     nt = PQntuples(res);

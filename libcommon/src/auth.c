@@ -80,10 +80,7 @@ const struct cm_stmt cm_auth_stmts[] = {
     /* Sent ahead of the next flight of a request authenticated from the
      * cache (cm_auth_cache_get()): fails with CM_AUTH_STALE_SQLSTATE when
      * anything deciding access changed since. */
-    {"cm_auth_guard",
-     "SELECT CASE WHEN (SELECT n FROM core.auth_epoch) = $1::bigint THEN true"
-     " ELSE core.auth_stale($1::bigint) END",
-     1},
+    {CM_AUTH_GUARD, "SELECT " CM_AUTH_EPOCH_CASE("$1"), 1},
     {NULL, NULL, 0},
 };
 

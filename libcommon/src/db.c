@@ -575,6 +575,38 @@ PGresult *cm_db_exec(struct cm_db *db, const char *name, int nparams, const char
     return run(db, name, NULL, nparams, values, err);
 }
 
+PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *name, int nparams,
+                             const char *const *values, struct cm_err *err)
+{
+    const char *stack_vals[16], **vals = stack_vals;
+    struct deferred g = {0};
+    PGresult *res;
+
+    if (nparams < 1) {
+        cm_err_internal(err, "%s: a guarded statement needs its guard's parameter", name);
+        return NULL;
+    }
+    if ((size_t)nparams > sizeof(stack_vals) / sizeof(stack_vals[0])) {
+        vals = malloc((size_t)nparams * sizeof(*vals));
+        if (vals == NULL) {
+            cm_err_internal(err, "%s: out of memory", name);
+            return NULL;
+        }
+    }
+    memcpy(vals, values, (size_t)(nparams - 1) * sizeof(*vals));
+    vals[nparams - 1] = NULL;
+    if (db->guard.name != NULL && strcmp(db->guard.name, guard) == 0 && db->guard.nparams == 1) {
+        g = db->guard; /* owns the value now: the statement carries it */
+        memset(&db->guard, 0, sizeof(db->guard));
+        vals[nparams - 1] = g.values[0];
+    }
+    res = run(db, name, NULL, nparams, vals, err);
+    deferred_free(&g);
+    if (vals != stack_vals)
+        free(vals);
+    return res;
+}
+
 PGresult *cm_db_exec_sql(struct cm_db *db, const char *sql, int nparams, const char *const *values,
                          struct cm_err *err)
 {

@@ -505,7 +505,7 @@ static int authenticate(struct cm_req *req, struct cm_auth_cache *cache, struct 
     if (cache != NULL &&
         cm_auth_cache_get(cache, key, req->stripe_account, (long long)time(NULL), &req->auth)) {
         snprintf(epoch, sizeof(epoch), "%lld", req->auth.epoch);
-        if (cm_db_guard(req->db, "cm_auth_guard", 1, (const char *[]){epoch}, err) < 0)
+        if (cm_db_guard(req->db, CM_AUTH_GUARD, 1, (const char *[]){epoch}, err) < 0)
             goto failed;
         req->auth_cached = 1;
     } else {

@@ -43,6 +43,25 @@ struct cm_auth {
  * resolution: the request must be authenticated afresh. */
 #define CM_AUTH_STALE_SQLSTATE "CMAU1"
 
+/* The guard statement (cm_db_guard()) that confirms a cached resolution:
+ * its one value is the epoch the resolution saw. */
+#define CM_AUTH_GUARD "cm_auth_guard"
+
+/* Its check, true while the epoch is still the bigint parameter p ("$1"),
+ * else raising CM_AUTH_STALE_SQLSTATE (sql/core/0006). */
+#define CM_AUTH_EPOCH_CASE(p)                                                                      \
+    "CASE WHEN (SELECT n FROM core.auth_epoch) = " p "::bigint THEN true"                          \
+    " ELSE core.auth_stale(" p "::bigint) END"
+
+/* The same check inside a statement that carries the guard itself
+ * (cm_db_exec_guarded(db, CM_AUTH_GUARD, ...)), so that a request's first
+ * flight is its one statement: AND it into the statement's WHERE, with p
+ * the statement's last parameter. True when p is NULL (no guard pending).
+ * It reads no row of the statement's own tables, so PostgreSQL plans it as
+ * a one-time filter over an InitPlan: evaluated once, before the statement
+ * reads or writes anything, whether or not any row matches. */
+#define CM_AUTH_GUARD_SQL(p) "(" p "::bigint IS NULL OR (SELECT " CM_AUTH_EPOCH_CASE(p) "))"
+
 /* A worker's cache of resolved credentials, so that a request needs no round
  * trip of its own to authenticate. Entries are keyed by sha256 of the key and
  * the Stripe-Account (no key material is kept), and carry the epoch they were

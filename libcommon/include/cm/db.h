@@ -79,6 +79,15 @@ int cm_db_defer(struct cm_db *db, const char *name, int nparams, const char *con
 int cm_db_guard(struct cm_db *db, const char *name, int nparams, const char *const *values,
                 struct cm_err *err);
 void cm_db_guard_clear(struct cm_db *db);
+/* Like cm_db_exec() for a statement that carries the guard named `guard`
+ * itself, so that no statement of its own goes out for it: the statement's
+ * last parameter ($nparams; values[nparams - 1] is ignored) receives the
+ * pending guard's one value and the guard is dropped, or SQL NULL when no
+ * such guard is pending. The statement must hold, with that value, exactly
+ * when the guard statement would, and fail as it would before reading or
+ * writing anything (cm/auth.h CM_AUTH_GUARD_SQL). nparams >= 1. */
+PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *name, int nparams,
+                             const char *const *values, struct cm_err *err);
 /* Sends a pending guard now (on its own, or with a pending BEGIN), for a
  * request that would otherwise end without sending it. 0 when none is
  * pending or it held; -1 with its error. */

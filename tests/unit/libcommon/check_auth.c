@@ -658,6 +658,90 @@ START_TEST(test_epoch_guard_fails_after_any_access_change)
 }
 END_TEST
 
+/* A statement carrying the guard itself (cm_db_exec_guarded): the pending
+ * guard's epoch goes in as its last parameter and no guard statement of its
+ * own goes out; the check runs before anything is read, so a statement that
+ * matches no row still fails on a stale epoch, and a deferred write in its
+ * flight never commits. */
+START_TEST(test_guard_carried_by_the_statement)
+{
+    static const struct cm_stmt probe[] = {
+        {"probe_guarded",
+         "SELECT name FROM core.accounts WHERE id = $1 AND " CM_AUTH_GUARD_SQL("$2"), 2},
+        {"probe_rename", "UPDATE core.accounts SET name = $2 WHERE id = $1", 2},
+        {NULL, NULL, 0}};
+    static const struct cm_stmt *const gsets[] = {cm_auth_stmts, probe, NULL};
+    struct cm_db *db = dbfix_open(gsets);
+    struct cm_err err = {0};
+    struct cm_auth a;
+    char owner[CM_ID_MAX], merchant[CM_ID_MAX], app[CM_ID_MAX], key[KEY_BUF], epoch[24];
+    PGresult *res;
+
+    dbfix_account(db, owner);
+    dbfix_account(db, merchant);
+    dbfix_app(db, owner, "secret_write", app);
+    dbfix_key(db, owner, app, 0, key);
+    dbfix_install(db, app, merchant, 0);
+    ck_assert_int_eq(cm_auth_resolve(db, key, merchant, &a, &err), 0);
+    snprintf(epoch, sizeof(epoch), "%lld", a.epoch);
+
+    /* No guard pending: the check passes (its parameter is NULL), whatever
+     * the caller put in the last slot. */
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2, (const char *[]){owner, "-1"},
+                             &err);
+    ck_assert_msg(res != NULL, "%s", err.detail);
+    ck_assert_int_eq(PQntuples(res), 1);
+    PQclear(res);
+
+    /* A current epoch: the statement runs and the guard is used up. */
+    ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){epoch}, &err), 0);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2, (const char *[]){owner, NULL},
+                             &err);
+    ck_assert_msg(res != NULL, "%s", err.detail);
+    ck_assert_int_eq(PQntuples(res), 1);
+    PQclear(res);
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), 0);
+
+    /* A guard of another name is not the statement's: it goes out on its own. */
+    ck_assert_int_eq(cm_db_guard(db, "probe_rename", 2, (const char *[]){owner, "x"}, &err), 0);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2, (const char *[]){owner, NULL},
+                             &err);
+    ck_assert_msg(res != NULL, "%s", err.detail);
+    ck_assert_str_eq(cm_db_value(res, 0, 0), "x");
+    PQclear(res);
+
+    /* The epoch moves: a statement matching no row still fails, before
+     * reading anything, and the guard went with it. */
+    dbfix_uninstall(db, app, merchant, 0);
+    ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){epoch}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2,
+                                          (const char *[]){"acct_none", NULL}, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2,
+                             (const char *[]){"acct_none", NULL}, &err);
+    ck_assert_msg(res != NULL, "%s", err.detail);
+    ck_assert_int_eq(PQntuples(res), 0);
+    PQclear(res);
+
+    /* In a transaction, a write deferred into the same flight is undone. */
+    ck_assert_int_eq(cm_db_begin(db, &err), 0);
+    ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){epoch}, &err), 0);
+    ck_assert_int_eq(cm_db_defer(db, "probe_rename", 2, (const char *[]){owner, "stale"}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2,
+                                          (const char *[]){owner, NULL}, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    cm_db_rollback(db);
+    ck_assert_int_eq(dbfix_long(db,
+                                "SELECT count(*) FROM core.accounts WHERE id = $1 AND name = 'x'",
+                                1, (const char *[]){owner}),
+                     1);
+
+    dbfix_drop_account(db, merchant);
+    dbfix_drop_account(db, owner);
+    cm_db_free(db);
+}
+END_TEST
+
 Suite *suite_auth(void)
 {
     Suite *s = suite_create("auth");
@@ -685,6 +769,7 @@ Suite *suite_auth(void)
     tcase_add_test(db, test_resolve_app_key_no_permissions);
     tcase_add_test(db, test_resolve_extension_token);
     tcase_add_test(db, test_epoch_guard_fails_after_any_access_change);
+    tcase_add_test(db, test_guard_carried_by_the_statement);
     suite_add_tcase(s, db);
     return s;
 }

@@ -66,8 +66,9 @@ struct cm_auth {
  * trip of its own to authenticate. Entries are keyed by sha256 of the key and
  * the Stripe-Account (no key material is kept), and carry the epoch they were
  * resolved at: a hit is only valid together with cm_db_guard(db,
- * "cm_auth_guard", epoch), which fails the request's next flight when
- * anything deciding access changed. Not thread-safe: one per worker. */
+ * CM_AUTH_GUARD, epoch), which fails the request's next flight when
+ * anything deciding access changed (or its first statement, when that
+ * statement carries the check: CM_AUTH_GUARD_SQL). Not thread-safe: one per worker. */
 struct cm_auth_cache;
 struct cm_auth_cache *cm_auth_cache_new(void);    /* new, or NULL; cm_auth_cache_free() */
 void cm_auth_cache_free(struct cm_auth_cache *c); /* NULL-safe */

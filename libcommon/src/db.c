@@ -601,6 +601,13 @@ PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *na
         vals[nparams - 1] = g.values[0];
     }
     res = run(db, name, NULL, nparams, vals, err);
+    /* A statement that failed before executing (its parameters did not
+     * bind) checked nothing: outside a transaction the guard is pending
+     * again, for cm_db_guard_flush() to settle. */
+    if (res == NULL && g.name != NULL && !db->in_tx && db->guard.name == NULL) {
+        db->guard = g;
+        memset(&g, 0, sizeof(g));
+    }
     deferred_free(&g);
     if (vals != stack_vals)
         free(vals);

@@ -85,7 +85,9 @@ void cm_db_guard_clear(struct cm_db *db);
  * pending guard's one value and the guard is dropped, or SQL NULL when no
  * such guard is pending. The statement must hold, with that value, exactly
  * when the guard statement would, and fail as it would before reading or
- * writing anything (cm/auth.h CM_AUTH_GUARD_SQL). nparams >= 1. */
+ * writing anything (cm/auth.h CM_AUTH_GUARD_SQL). When the statement fails
+ * outside a transaction, the guard is pending again (a statement whose
+ * parameters do not bind checked nothing). nparams >= 1. */
 PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *name, int nparams,
                              const char *const *values, struct cm_err *err);
 /* Sends a pending guard now (on its own, or with a pending BEGIN), for a

@@ -669,12 +669,13 @@ START_TEST(test_guard_carried_by_the_statement)
         {"probe_guarded",
          "SELECT name FROM core.accounts WHERE id = $1 AND " CM_AUTH_GUARD_SQL("$2"), 2},
         {"probe_rename", "UPDATE core.accounts SET name = $2 WHERE id = $1", 2},
+        {"probe_epoch_typed", "SELECT $1::bigint WHERE " CM_AUTH_GUARD_SQL("$2"), 2},
         {NULL, NULL, 0}};
     static const struct cm_stmt *const gsets[] = {cm_auth_stmts, probe, NULL};
     struct cm_db *db = dbfix_open(gsets);
     struct cm_err err = {0};
     struct cm_auth a;
-    char owner[CM_ID_MAX], merchant[CM_ID_MAX], app[CM_ID_MAX], key[KEY_BUF], epoch[24];
+    char owner[CM_ID_MAX], merchant[CM_ID_MAX], app[CM_ID_MAX], key[KEY_BUF], epoch[24], fresh[24];
     PGresult *res;
 
     dbfix_account(db, owner);
@@ -711,11 +712,30 @@ START_TEST(test_guard_carried_by_the_statement)
     PQclear(res);
 
     /* The epoch moves: a statement matching no row still fails, before
-     * reading anything, and the guard went with it. */
+     * reading anything. Outside a transaction a failed statement leaves the
+     * guard pending (it may have failed before checking anything), and
+     * sending it settles it. */
     dbfix_uninstall(db, app, merchant, 0);
     ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){epoch}, &err), 0);
     ck_assert_ptr_null(cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2,
                                           (const char *[]){"acct_none", NULL}, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), -1);
+    ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), 0);
+
+    /* A statement whose parameters do not bind checked nothing: the guard
+     * is pending again, and a current epoch confirms it. */
+    snprintf(fresh, sizeof(fresh), "%ld", dbfix_long(db, "SELECT n FROM core.auth_epoch", 0, NULL));
+    ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){fresh}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_epoch_typed", 2,
+                                          (const char *[]){"not a number", NULL}, &err));
+    ck_assert_str_eq(cm_db_sqlstate(db), "22P02");
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), 0);
+    ck_assert_int_eq(cm_db_guard(db, CM_AUTH_GUARD, 1, (const char *[]){"-1"}, &err), 0);
+    ck_assert_ptr_null(cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_epoch_typed", 2,
+                                          (const char *[]){"not a number", NULL}, &err));
+    ck_assert_int_eq(cm_db_guard_flush(db, &err), -1);
     ck_assert_str_eq(cm_db_sqlstate(db), CM_AUTH_STALE_SQLSTATE);
     res = cm_db_exec_guarded(db, CM_AUTH_GUARD, "probe_guarded", 2,
                              (const char *[]){"acct_none", NULL}, &err);

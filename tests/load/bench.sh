@@ -24,6 +24,9 @@
 #   W+audit       the same to /v1/identity/bench/audit: the upsert and its
 #                 audit row (cm_audit_write, deferred into the upsert's
 #                 transaction: one flight, as in the services)
+#   W+audit+idem  the same to /v1/identity/bench/audit-idem, with the
+#                 request's idempotency record too (cm_idem_store): the three
+#                 rows a keyed set writes, in one flight, nothing read first
 #   find          GET /v1/apps/secrets/find?name=bench&scope[type]=account
 #   find+payload  the same with expand[]=payload (commits its audit row)
 #   set           POST /v1/apps/secrets, names cycling over 5, a unique
@@ -33,16 +36,18 @@
 #                 unique Idempotency-Key per request (target 0.70 of W)
 #   vs retrieve   GET /v1/identity/verification_sessions/<one made before the
 #                 runs> (target 0.80 of R)
-# After the table, the audit's cost at each connection count: W next to
-# W+audit, the extra server time per request (1/rps(W+audit) - 1/rps(W)) and
-# the difference of their median latencies.
+# After the table, what a write's rows cost at each connection count: W next
+# to W+audit and W+audit+idem, the extra server time per request (1/rps -
+# 1/rps(W)), each as a ratio of W, and set as a ratio of W+audit+idem. A set
+# cannot be faster than W+audit+idem (it writes the same rows, and reads
+# first), so W+audit+idem / W bounds what set / W can reach on this machine.
 # Every request with app 1's test key and Stripe-Account: its first
 # installing account (dev.json), the ceilings' too, so that nginx and wrk do
 # the same work for both.
 #
 # Environment: BENCH_SECONDS [8] per run, BENCH_CONNECTIONS ["8 32 64"],
 # BENCH_THREADS [2] wrk threads, CM_THREADS [8] threads of every responder,
-# BENCH_SCENARIOS [all: "fixed R W W+audit find find+payload set list
+# BENCH_SCENARIOS [all: "fixed R W W+audit W+idem find find+payload set list
 # id-create id-retrieve"],
 # BIN_DIR [<repo>/build]. At the end, tests/load/report_bench.sh times the
 # audit report views over a million audit rows (REPORT_BENCH_ROWS).
@@ -58,20 +63,22 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-8}
 CONNECTIONS=${BENCH_CONNECTIONS:-8 32 64}
 WRK_THREADS=${BENCH_THREADS:-2}
 export CM_THREADS=${CM_THREADS:-8}
-SCENARIOS=${BENCH_SCENARIOS:-fixed R W W+audit find find+payload set list id-create id-retrieve}
+SCENARIOS=${BENCH_SCENARIOS:-fixed R W W+audit W+idem find find+payload set list id-create id-retrieve}
 export BIN_DIR=${BIN_DIR:-$ROOT/build} WEB=nginx
 CEILING=$BIN_DIR/tests/load/ceiling
 LUA=$ROOT/tests/load/bench.lua
 STOP_TIMEOUT=10
 
 FIND_PATH='/v1/apps/secrets/find?name=bench&scope%5Btype%5D=account'
-declare -A LABEL=([fixed]=fixed [R]="ceiling R" [W]="ceiling W" [W+audit]="W+audit" [find]=find
+declare -A LABEL=([fixed]=fixed [R]="ceiling R" [W]="ceiling W" [W+audit]="W+audit"
+    [W+idem]="W+audit+idem" [find]=find
     [find+payload]=find+payload [set]=set [list]=list [id-create]="vs create" [id-retrieve]="vs retrieve")
 declare -A PATH_OF=(
     [fixed]=/bench
     [R]=$FIND_PATH
     [W]=/v1/identity/bench
     [W+audit]=/v1/identity/bench/audit
+    [W+idem]=/v1/identity/bench/audit-idem
     [find]=$FIND_PATH
     [find+payload]="$FIND_PATH&expand%5B%5D=payload"
     [set]=/v1/apps/secrets
@@ -79,7 +86,7 @@ declare -A PATH_OF=(
     [id-create]=/v1/identity/verification_sessions
     [id-retrieve]=/v1/identity/verification_sessions/ # + the id of a session made below
 )
-declare -A KIND=([fixed]=get [R]=get [W]=set [W+audit]=set [find]=get [find+payload]=get [set]=set [list]=get
+declare -A KIND=([fixed]=get [R]=get [W]=set [W+audit]=set [W+idem]=set [find]=get [find+payload]=get [set]=set [list]=get
     [id-create]=create [id-retrieve]=get)
 # The ceiling each service scenario is divided by, and the throughput target.
 declare -A REF=([find]=R [find+payload]=W [set]=W [list]=R [id-create]=W [id-retrieve]=R)
@@ -294,6 +301,7 @@ expect_ok() {
 # What each answer must hold (JSON may be pretty-printed).
 declare -A EXPECT=(
     [fixed]='"mode": *"fixed"' [R]='"mode": *"read"' [W]='"mode": *"write"' [W+audit]='"mode": *"write"'
+    [W+idem]='"mode": *"write"'
     [find]='"object": *"apps\.secret"' [find+payload]='"payload": *"bench payload"'
     [set]='"object": *"apps\.secret"' [list]='"object": *"list"'
     [id-create]='"object": *"identity\.verification_session"'
@@ -331,12 +339,19 @@ done
 
 # --- the runs -------------------------------------------------------------------
 
-declare -A RPS P99 P50
+declare -A RPS P99
 FAILED=0
 NONCE=$(date +%s)$RANDOM
 
+# ratio A B: A / B to two decimals, or - when either is missing.
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
+# extra_us RPS BASE_RPS: server time per request RPS spends beyond BASE_RPS's
+# (1e6/RPS - 1e6/BASE_RPS), or - when either is missing.
+extra_us() {
+    awk -v a="$1" -v p="$2" 'BEGIN { if (a > 0 && p > 0) printf "%.1f", 1e6 / a - 1e6 / p; else printf "-" }'
 }
 
 # meets VALUE OP BOUND: awk's comparison of two decimals.
@@ -385,7 +400,7 @@ for c in $CONNECTIONS; do
         rps=$(awk -v n="${RUN[requests]}" -v t="${RUN[seconds]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
         p50=$(awk -v u="${RUN[p50_us]}" 'BEGIN { printf "%.2f", u / 1000 }')
         p99=$(awk -v u="${RUN[p99_us]}" 'BEGIN { printf "%.2f", u / 1000 }')
-        RPS[$s,$c]=$rps P99[$s,$c]=$p99 P50[$s,$c]=${RUN[p50_us]}
+        RPS[$s,$c]=$rps P99[$s,$c]=$p99
         vs="" p99vs=""
         ref=${REF[$s]:-}
         if [[ -n $ref && -n ${RPS[$ref,$c]:-} ]]; then
@@ -423,19 +438,23 @@ for c in $CONNECTIONS; do
     printf '\n'
 done
 
-# The audit's cost per request, from the same runs.
+# What a write's rows cost, from the same runs: W, W+audit, W+audit+idem,
+# each with its extra server time per request over W and its ratio to W, and
+# set over W+audit+idem (the floor of a set: the same rows, nothing read).
 if [[ " $SCENARIOS " == *" W "* && " $SCENARIOS " == *" W+audit "* ]]; then
-    note "audit cost: the W upsert without and with its audit row (same transaction, one flight)"
-    cost='%5s %9s %15s %22s %9s %15s %12s\n'
+    note "what a write's rows cost: the W upsert, with its audit row, and with its idempotency record too (one transaction, one flight)"
+    cost='%5s %8s %8s %8s %13s %13s %9s %9s %9s\n'
     # shellcheck disable=SC2059 # the format is the line above
-    printf "$cost" conns "W req/s" "W+audit req/s" "extra us/req (1/rps)" "W p50 us" "W+audit p50 us" "p50 diff us"
+    printf "$cost" conns "W rps" "+audit" "+idem" "+audit us/req" "+idem us/req" "+audit/W" "+idem/W" "set/+idem"
     for c in $CONNECTIONS; do
         [[ -n ${RPS[W,$c]:-} && -n ${RPS[W+audit,$c]:-} ]] || continue
         # shellcheck disable=SC2059
-        printf "$cost" "$c" "${RPS[W,$c]}" "${RPS[W+audit,$c]}" \
-            "$(awk -v a="${RPS[W+audit,$c]}" -v p="${RPS[W,$c]}" \
-                'BEGIN { if (a > 0 && p > 0) printf "%.1f", 1e6 / a - 1e6 / p; else printf "-" }')" \
-            "${P50[W,$c]}" "${P50[W+audit,$c]}" "$((${P50[W+audit,$c]} - ${P50[W,$c]}))"
+        printf "$cost" "$c" "${RPS[W,$c]}" "${RPS[W+audit,$c]}" "${RPS[W+idem,$c]:--}" \
+            "$(extra_us "${RPS[W+audit,$c]}" "${RPS[W,$c]}")" \
+            "$(extra_us "${RPS[W+idem,$c]:-}" "${RPS[W,$c]}")" \
+            "$(ratio "${RPS[W+audit,$c]}" "${RPS[W,$c]}")" \
+            "$(ratio "${RPS[W+idem,$c]:-}" "${RPS[W,$c]}")" \
+            "$(ratio "${RPS[set,$c]:-}" "${RPS[W+idem,$c]:-}")"
     done
 fi
 

@@ -12,7 +12,11 @@
  * deferred into the upsert's transaction, so that BEGIN, the upsert, the
  * audit INSERT and COMMIT travel in one flight as the plain upsert does
  * alone (cm/db.h). The row looks like a service's secret.set (core.audit of
- * the database it connects to: the stack's).
+ * the database it connects to: the stack's). A path ending in "/audit-idem"
+ * (W+audit+idem) adds the idempotency record of the request's
+ * Idempotency-Key through cm_idem_store(), in the same flight: the three
+ * rows a keyed set writes, written the cheapest way there is (no reads, no
+ * claim, one round trip), so the floor of any set, however it is built.
  *
  * It is deliberately not built on libcommon's server: only libfcgi and libpq
  * (plus libcommon's database and audit modules for W+audit), N threads each
@@ -43,12 +47,14 @@
 #include "cm/audit.h"
 #include "cm/db.h"
 #include "cm/err.h"
+#include "cm/idem.h"
 #include "cm/banned.h"
 
 #define CEILING_ROWS        1000 /* keep in step with setup_sql */
 #define CEILING_MAX_THREADS 256
 #define CEILING_STMT        "ceiling"
-#define CEILING_AUDIT_PATH  "/audit" /* the path's end that asks for W+audit */
+#define CEILING_AUDIT_PATH  "/audit"      /* the path's end that asks for W+audit */
+#define CEILING_IDEM_PATH   "/audit-idem" /* ... and for W+audit+idem */
 #define NMODES              ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
 
 enum mode {
@@ -101,7 +107,17 @@ static const struct cm_stmt audit_upsert_stmts[] = {
      2},
     {NULL, NULL, 0},
 };
-static const struct cm_stmt *const audit_sets[] = {audit_upsert_stmts, cm_audit_stmts, NULL};
+static const struct cm_stmt *const audit_sets[] = {audit_upsert_stmts, cm_audit_stmts,
+                                                   cm_idem_stmts, NULL};
+
+/* W+audit+idem's stored response: about the size of a set's sealed one. */
+static const char idem_body[] =
+    "sealed:ceiling:"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000000000000000000000000000000000000000000000000000000";
 
 /* CEILING_ROWS rows. Serialized by an advisory lock, so that a read and a
  * write ceiling may start at the same time against the same database. */
@@ -255,10 +271,13 @@ static int db_work(struct worker *w)
 }
 
 /* W+audit: the upsert and its audit row in one transaction, as a service
- * writes a change (cm/audit.h). Returns 0, or -1 logged; libcommon
- * reconnects a broken connection by itself. */
-static int db_work_audit(struct worker *w, FCGX_Request *r)
+ * writes a change (cm/audit.h); with_idem adds the idempotency record of
+ * the request's Idempotency-Key (W+audit+idem). Returns 0, or -1 logged;
+ * libcommon reconnects a broken connection by itself. */
+static int db_work_audit(struct worker *w, FCGX_Request *r, int with_idem)
 {
+    static const unsigned char hash[CM_IDEM_HASH_LEN] = {0};
+    const char *key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->envp);
     char id[16], value[16], request_id[64], object_id[48];
     const char *params[2] = {id, value};
     struct cm_err err;
@@ -284,9 +303,16 @@ static int db_work_audit(struct worker *w, FCGX_Request *r)
     snprintf(request_id, sizeof(request_id), "req_ceiling%lx%08x%lx", (unsigned long)pthread_self(),
              (unsigned)rand_r(&w->seed), w->served);
     snprintf(object_id, sizeof(object_id), "appsecret_ceiling%s", id);
+    if (with_idem && (key == NULL || key[0] == '\0' || strlen(key) > CM_IDEM_KEY_MAX)) {
+        fprintf(stderr, "ceiling: W+audit+idem needs an Idempotency-Key header\n");
+        return -1;
+    }
     if (cm_db_begin(w->db, &err) == 0 &&
         cm_db_defer(w->db, "ceiling_upsert", 2, params, &err) == 0 &&
-        cm_audit_write(w->db, &rec, &err) == 0 && cm_db_commit(w->db, &err) == 0)
+        cm_audit_write(w->db, &rec, &err) == 0 &&
+        (!with_idem ||
+         cm_idem_store(w->db, "ceiling", key, rec.route, hash, 200, idem_body, &err) == 0) &&
+        cm_db_commit(w->db, &err) == 0)
         return 0;
     cm_db_rollback(w->db);
     fprintf(stderr, "ceiling: write with audit: %s%s%s\n", err.message, err.detail[0] ? ": " : "",
@@ -294,13 +320,13 @@ static int db_work_audit(struct worker *w, FCGX_Request *r)
     return -1;
 }
 
-/* True when the request's path ends in CEILING_AUDIT_PATH. */
-static int wants_audit(FCGX_Request *r)
+/* True when the request's path ends in `end`. */
+static int path_ends(FCGX_Request *r, const char *end)
 {
     const char *path = FCGX_GetParam("DOCUMENT_URI", r->envp);
-    size_t len = path != NULL ? strlen(path) : 0, n = strlen(CEILING_AUDIT_PATH);
+    size_t len = path != NULL ? strlen(path) : 0, n = strlen(end);
 
-    return len >= n && strcmp(path + len - n, CEILING_AUDIT_PATH) == 0;
+    return len >= n && strcmp(path + len - n, end) == 0;
 }
 
 /* Runs the request's database work, if any. Returns 0 or -1 (logged). */
@@ -309,8 +335,10 @@ static int serve(struct worker *w, FCGX_Request *r)
     w->served++;
     if (w->c->mode == MODE_FIXED)
         return 0;
-    if (w->c->mode == MODE_WRITE && wants_audit(r))
-        return db_work_audit(w, r);
+    if (w->c->mode == MODE_WRITE && path_ends(r, CEILING_AUDIT_PATH))
+        return db_work_audit(w, r, 0);
+    if (w->c->mode == MODE_WRITE && path_ends(r, CEILING_IDEM_PATH))
+        return db_work_audit(w, r, 1);
     return db_work(w);
 }
 

@@ -27,6 +27,8 @@
 #   W+audit+idem  the same to /v1/identity/bench/audit-idem, with the
 #                 request's idempotency record too (cm_idem_store): the three
 #                 rows a keyed set writes, in one flight, nothing read first
+#   R+audit       GET /v1/apps/secrets/audit: R's SELECT and an audit row, in
+#                 one flight: what a find with its payload reads and writes
 #   find          GET /v1/apps/secrets/find?name=bench&scope[type]=account
 #   find+payload  the same with expand[]=payload (commits its audit row)
 #   set           POST /v1/apps/secrets, names cycling over 5, a unique
@@ -36,19 +38,20 @@
 #                 unique Idempotency-Key per request (target 0.70 of W)
 #   vs retrieve   GET /v1/identity/verification_sessions/<one made before the
 #                 runs> (target 0.80 of R)
-# After the table, what a write's rows cost at each connection count: W next
-# to W+audit and W+audit+idem, the extra server time per request (1/rps -
-# 1/rps(W)), each as a ratio of W, and set as a ratio of W+audit+idem. A set
-# cannot be faster than W+audit+idem (it writes the same rows, and reads
-# first), so W+audit+idem / W bounds what set / W can reach on this machine.
+# After the table, the floors of the audited operations at each connection
+# count, as ratios of W: a set (and a session create, which writes more)
+# cannot be faster than W+audit+idem, which writes the same rows and reads
+# nothing first, nor a find with its payload than R+audit; then each
+# service operation as a ratio of its floor, and the audit row's extra server
+# time per request (1/rps(W+audit) - 1/rps(W)).
 # Every request with app 1's test key and Stripe-Account: its first
 # installing account (dev.json), the ceilings' too, so that nginx and wrk do
 # the same work for both.
 #
 # Environment: BENCH_SECONDS [8] per run, BENCH_CONNECTIONS ["8 32 64"],
 # BENCH_THREADS [2] wrk threads, CM_THREADS [8] threads of every responder,
-# BENCH_SCENARIOS [all: "fixed R W W+audit W+idem find find+payload set list
-# id-create id-retrieve"],
+# BENCH_SCENARIOS [all: "fixed R W W+audit W+idem R+audit find find+payload
+# set list id-create id-retrieve"],
 # BIN_DIR [<repo>/build]. At the end, tests/load/report_bench.sh times the
 # audit report views over a million audit rows (REPORT_BENCH_ROWS).
 set -euo pipefail
@@ -63,7 +66,7 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-8}
 CONNECTIONS=${BENCH_CONNECTIONS:-8 32 64}
 WRK_THREADS=${BENCH_THREADS:-2}
 export CM_THREADS=${CM_THREADS:-8}
-SCENARIOS=${BENCH_SCENARIOS:-fixed R W W+audit W+idem find find+payload set list id-create id-retrieve}
+SCENARIOS=${BENCH_SCENARIOS:-fixed R W W+audit W+idem R+audit find find+payload set list id-create id-retrieve}
 export BIN_DIR=${BIN_DIR:-$ROOT/build} WEB=nginx
 CEILING=$BIN_DIR/tests/load/ceiling
 LUA=$ROOT/tests/load/bench.lua
@@ -71,7 +74,7 @@ STOP_TIMEOUT=10
 
 FIND_PATH='/v1/apps/secrets/find?name=bench&scope%5Btype%5D=account'
 declare -A LABEL=([fixed]=fixed [R]="ceiling R" [W]="ceiling W" [W+audit]="W+audit"
-    [W+idem]="W+audit+idem" [find]=find
+    [W+idem]="W+audit+idem" [R+audit]="R+audit" [find]=find
     [find+payload]=find+payload [set]=set [list]=list [id-create]="vs create" [id-retrieve]="vs retrieve")
 declare -A PATH_OF=(
     [fixed]=/bench
@@ -79,6 +82,7 @@ declare -A PATH_OF=(
     [W]=/v1/identity/bench
     [W+audit]=/v1/identity/bench/audit
     [W+idem]=/v1/identity/bench/audit-idem
+    [R+audit]=/v1/apps/secrets/audit
     [find]=$FIND_PATH
     [find+payload]="$FIND_PATH&expand%5B%5D=payload"
     [set]=/v1/apps/secrets
@@ -86,7 +90,7 @@ declare -A PATH_OF=(
     [id-create]=/v1/identity/verification_sessions
     [id-retrieve]=/v1/identity/verification_sessions/ # + the id of a session made below
 )
-declare -A KIND=([fixed]=get [R]=get [W]=set [W+audit]=set [W+idem]=set [find]=get [find+payload]=get [set]=set [list]=get
+declare -A KIND=([fixed]=get [R]=get [W]=set [W+audit]=set [W+idem]=set [R+audit]=get [find]=get [find+payload]=get [set]=set [list]=get
     [id-create]=create [id-retrieve]=get)
 # The ceiling each service scenario is divided by, and the throughput target.
 declare -A REF=([find]=R [find+payload]=W [set]=W [list]=R [id-create]=W [id-retrieve]=R)
@@ -301,7 +305,7 @@ expect_ok() {
 # What each answer must hold (JSON may be pretty-printed).
 declare -A EXPECT=(
     [fixed]='"mode": *"fixed"' [R]='"mode": *"read"' [W]='"mode": *"write"' [W+audit]='"mode": *"write"'
-    [W+idem]='"mode": *"write"'
+    [W+idem]='"mode": *"write"' [R+audit]='"mode": *"read"'
     [find]='"object": *"apps\.secret"' [find+payload]='"payload": *"bench payload"'
     [set]='"object": *"apps\.secret"' [list]='"object": *"list"'
     [id-create]='"object": *"identity\.verification_session"'
@@ -438,23 +442,23 @@ for c in $CONNECTIONS; do
     printf '\n'
 done
 
-# What a write's rows cost, from the same runs: W, W+audit, W+audit+idem,
-# each with its extra server time per request over W and its ratio to W, and
-# set over W+audit+idem (the floor of a set: the same rows, nothing read).
-if [[ " $SCENARIOS " == *" W "* && " $SCENARIOS " == *" W+audit "* ]]; then
-    note "what a write's rows cost: the W upsert, with its audit row, and with its idempotency record too (one transaction, one flight)"
-    cost='%5s %8s %8s %8s %13s %13s %9s %9s %9s\n'
+# The floors, from the same runs (see the head of this file).
+if [[ " $SCENARIOS " == *" W "* ]]; then
+    note "floors: the rows an audited operation writes, without the service (one transaction, one flight), as ratios of W"
+    cost='%5s %8s %9s %9s %9s %10s %10s %10s %13s\n'
     # shellcheck disable=SC2059 # the format is the line above
-    printf "$cost" conns "W rps" "+audit" "+idem" "+audit us/req" "+idem us/req" "+audit/W" "+idem/W" "set/+idem"
+    printf "$cost" conns "W rps" "+audit/W" "+idem/W" "R+aud/W" "set/floor" "vsc/floor" "f+p/floor" "audit us/req"
     for c in $CONNECTIONS; do
-        [[ -n ${RPS[W,$c]:-} && -n ${RPS[W+audit,$c]:-} ]] || continue
+        [[ -n ${RPS[W,$c]:-} ]] || continue
         # shellcheck disable=SC2059
-        printf "$cost" "$c" "${RPS[W,$c]}" "${RPS[W+audit,$c]}" "${RPS[W+idem,$c]:--}" \
-            "$(extra_us "${RPS[W+audit,$c]}" "${RPS[W,$c]}")" \
-            "$(extra_us "${RPS[W+idem,$c]:-}" "${RPS[W,$c]}")" \
-            "$(ratio "${RPS[W+audit,$c]}" "${RPS[W,$c]}")" \
+        printf "$cost" "$c" "${RPS[W,$c]}" \
+            "$(ratio "${RPS[W+audit,$c]:-}" "${RPS[W,$c]}")" \
             "$(ratio "${RPS[W+idem,$c]:-}" "${RPS[W,$c]}")" \
-            "$(ratio "${RPS[set,$c]:-}" "${RPS[W+idem,$c]:-}")"
+            "$(ratio "${RPS[R+audit,$c]:-}" "${RPS[W,$c]}")" \
+            "$(ratio "${RPS[set,$c]:-}" "${RPS[W+idem,$c]:-}")" \
+            "$(ratio "${RPS[id-create,$c]:-}" "${RPS[W+idem,$c]:-}")" \
+            "$(ratio "${RPS[find+payload,$c]:-}" "${RPS[R+audit,$c]:-}")" \
+            "$(extra_us "${RPS[W+audit,$c]:-}" "${RPS[W,$c]}")"
     done
 fi
 

@@ -17,12 +17,16 @@
  * Idempotency-Key through cm_idem_store(), in the same flight: the three
  * rows a keyed set writes, written the cheapest way there is (no reads, no
  * claim, one round trip), so the floor of any set, however it is built.
+ * The read responder answers R+audit the same way, for a path ending in
+ * "/audit": its SELECT and an audit row like a find's secret.read, in one
+ * flight, the floor of a find that returns the payload.
  *
  * It is deliberately not built on libcommon's server: only libfcgi and libpq
- * (plus libcommon's database and audit modules for W+audit), N threads each
- * blocked in FCGX_Accept_r on the shared socket, one PGconn per thread
- * (libpq's environment: PGHOST, PGPORT, PGUSER, PGDATABASE ...) with its
- * statement prepared once at connect time, and one write of the response.
+ * (plus libcommon's database, audit and idempotency modules for the audited
+ * scenarios), N threads each blocked in FCGX_Accept_r on the shared socket,
+ * one PGconn per thread (libpq's environment: PGHOST, PGPORT, PGUSER,
+ * PGDATABASE ...) with its statement prepared once at connect time, and one
+ * write of the response.
  * read and write work on bench.kv (1000 rows, created at start-up if missing);
  * the schema `bench` must exist and be writable by the connecting role.
  *
@@ -53,7 +57,7 @@
 #define CEILING_ROWS        1000 /* keep in step with setup_sql */
 #define CEILING_MAX_THREADS 256
 #define CEILING_STMT        "ceiling"
-#define CEILING_AUDIT_PATH  "/audit"      /* the path's end that asks for W+audit */
+#define CEILING_AUDIT_PATH  "/audit"      /* the path's end that asks for W+audit, R+audit */
 #define CEILING_IDEM_PATH   "/audit-idem" /* ... and for W+audit+idem */
 #define NMODES              ((int)(sizeof(mode_names) / sizeof(mode_names[0])))
 
@@ -75,7 +79,7 @@ struct worker {
     const struct ceiling *c;
     pthread_t thread;
     PGconn *conn;
-    struct cm_db *db; /* write mode: W+audit's connection, through libcommon */
+    struct cm_db *db; /* R+audit, W+audit(+idem): the audited connection, libcommon's */
     unsigned seed;
     unsigned long served;
 };
@@ -100,15 +104,17 @@ static const int mode_nparams[] = {
     [MODE_WRITE] = 2,
 };
 
-/* W+audit's statements: the write mode's upsert, and cm_audit's. */
-static const struct cm_stmt audit_upsert_stmts[] = {
+/* The audited scenarios' statements (libcommon's handle): the modes' own,
+ * cm_audit's and cm_idem's. */
+static const struct cm_stmt audited_stmts[] = {
+    {"ceiling_read", "SELECT v FROM bench.kv WHERE id = $1", 1},
     {"ceiling_upsert",
      "INSERT INTO bench.kv (id, v) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v",
      2},
     {NULL, NULL, 0},
 };
-static const struct cm_stmt *const audit_sets[] = {audit_upsert_stmts, cm_audit_stmts,
-                                                   cm_idem_stmts, NULL};
+static const struct cm_stmt *const audit_sets[] = {audited_stmts, cm_audit_stmts, cm_idem_stmts,
+                                                   NULL};
 
 /* W+audit+idem's stored response: about the size of a set's sealed one. */
 static const char idem_body[] =
@@ -201,8 +207,9 @@ static PGconn *db_open(enum mode mode)
     return conn;
 }
 
-/* W+audit's handle, connected now so that a database without core.audit
- * fails the start rather than the first request. NULL, logged, on failure. */
+/* The audited scenarios' handle, connected now so that a database without
+ * core.audit fails the start rather than the first request. NULL, logged, on
+ * failure. */
 static struct cm_db *audit_db_open(void)
 {
     struct cm_err err;
@@ -210,7 +217,7 @@ static struct cm_db *audit_db_open(void)
 
     if (db != NULL && cm_db_connect(db, &err) == 0)
         return db;
-    fprintf(stderr, "ceiling: W+audit's connection: %s%s%s\n", err.message,
+    fprintf(stderr, "ceiling: the audited connection: %s%s%s\n", err.message,
             err.detail[0] ? ": " : "", err.detail);
     cm_db_free(db);
     return NULL;
@@ -272,10 +279,12 @@ static int db_work(struct worker *w)
 
 /* W+audit: the upsert and its audit row in one transaction, as a service
  * writes a change (cm/audit.h); with_idem adds the idempotency record of
- * the request's Idempotency-Key (W+audit+idem). Returns 0, or -1 logged;
+ * the request's Idempotency-Key (W+audit+idem). R+audit (read mode): the
+ * SELECT instead of the upsert. All in one flight. Returns 0, or -1 logged;
  * libcommon reconnects a broken connection by itself. */
 static int db_work_audit(struct worker *w, FCGX_Request *r, int with_idem)
 {
+    int is_read = w->c->mode == MODE_READ;
     static const unsigned char hash[CM_IDEM_HASH_LEN] = {0};
     const char *key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->envp);
     char id[16], value[16], request_id[64], object_id[48];
@@ -284,7 +293,7 @@ static int db_work_audit(struct worker *w, FCGX_Request *r, int with_idem)
     struct cm_audit_rec rec = {
         .request_id = request_id,
         .service = "svc-secrets",
-        .action = "secret.set",
+        .action = is_read ? "secret.read" : "secret.set",
         .actor = "key_ceiling",
         .account_id = FCGX_GetParam("HTTP_STRIPE_ACCOUNT", r->envp),
         .app_id = "com.example.ceiling",
@@ -295,7 +304,7 @@ static int db_work_audit(struct worker *w, FCGX_Request *r, int with_idem)
         .client_addr = FCGX_GetParam("REMOTE_ADDR", r->envp),
         .user_agent = FCGX_GetParam("HTTP_USER_AGENT", r->envp),
         .target = "account/ceiling",
-        .route = "POST /v1/identity/bench/audit",
+        .route = is_read ? "GET /v1/apps/secrets/audit" : "POST /v1/identity/bench/audit",
     };
 
     snprintf(id, sizeof(id), "%d", 1 + rand_r(&w->seed) % CEILING_ROWS);
@@ -308,15 +317,16 @@ static int db_work_audit(struct worker *w, FCGX_Request *r, int with_idem)
         return -1;
     }
     if (cm_db_begin(w->db, &err) == 0 &&
-        cm_db_defer(w->db, "ceiling_upsert", 2, params, &err) == 0 &&
+        cm_db_defer(w->db, is_read ? "ceiling_read" : "ceiling_upsert", is_read ? 1 : 2, params,
+                    &err) == 0 &&
         cm_audit_write(w->db, &rec, &err) == 0 &&
         (!with_idem ||
          cm_idem_store(w->db, "ceiling", key, rec.route, hash, 200, idem_body, &err) == 0) &&
         cm_db_commit(w->db, &err) == 0)
         return 0;
     cm_db_rollback(w->db);
-    fprintf(stderr, "ceiling: write with audit: %s%s%s\n", err.message, err.detail[0] ? ": " : "",
-            err.detail);
+    fprintf(stderr, "ceiling: %s with audit: %s%s%s\n", mode_names[w->c->mode], err.message,
+            err.detail[0] ? ": " : "", err.detail);
     return -1;
 }
 
@@ -335,7 +345,7 @@ static int serve(struct worker *w, FCGX_Request *r)
     w->served++;
     if (w->c->mode == MODE_FIXED)
         return 0;
-    if (w->c->mode == MODE_WRITE && path_ends(r, CEILING_AUDIT_PATH))
+    if (path_ends(r, CEILING_AUDIT_PATH))
         return db_work_audit(w, r, 0);
     if (w->c->mode == MODE_WRITE && path_ends(r, CEILING_IDEM_PATH))
         return db_work_audit(w, r, 1);
@@ -446,7 +456,7 @@ int main(int argc, char **argv)
         w->seed = (unsigned)time(NULL) ^ (unsigned)(nstarted * 2654435761u);
         if (c.mode != MODE_FIXED && (w->conn = db_open(c.mode)) == NULL)
             break;
-        if (c.mode == MODE_WRITE && (w->db = audit_db_open()) == NULL) {
+        if (c.mode != MODE_FIXED && (w->db = audit_db_open()) == NULL) {
             PQfinish(w->conn);
             break;
         }

@@ -544,6 +544,11 @@ static int run_route(struct cm_req *req, struct cm_resp *resp, struct idem *id,
     if ((req->route->flags & CM_ROUTE_TX) && begin(req, id, err) < 0)
         return -1;
     rc = req->route->handler(req, resp, err);
+    /* A handler statement carrying the guard runs after the claim sent
+     * ahead: when the guard failed, the claim's answer must not be given
+     * (serve() resolves the key again and the retry claims anew). */
+    if (rc < 0 && req->auth_cached && strcmp(cm_db_sqlstate(req->db), CM_AUTH_STALE_SQLSTATE) == 0)
+        id->pending = 0;
     if (id->pending) {
         struct cm_err cerr;
 

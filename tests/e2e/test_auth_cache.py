@@ -27,6 +27,30 @@ def test_revoked_key_is_refused_at_once(stack):
     assert_stripe_error(resp, 401, "Invalid API Key provided")
 
 
+def test_revoked_key_gets_no_idempotent_replay(stack):
+    """A retried set whose response is stored: once the key is revoked, no
+    worker replays it (the idempotency claim travels ahead of the statement
+    carrying the guard, and its answer must not be given)."""
+    app, account = stack.apps[0], stack.apps[0]["installed_on"][0]
+    key = stack.psql("SELECT core.create_api_key(:'p1', :'p2', false)", app["owner_account"], app["id"])[0][0]
+    idem = f"replay-{uuid.uuid4().hex}"
+    params = [("name", f"replay-{uuid.uuid4().hex[:8]}"), ("payload", "p")] + SCOPE
+
+    def set_once():
+        return stack.api("POST", LIST, params, key=key,
+                         headers={"Stripe-Account": account, "Idempotency-Key": idem})
+
+    first = set_once()
+    assert first.status == 200
+    replays = [set_once() for _ in range(ROUNDS)]  # every worker caches the key
+    assert {r.status for r in replays} == {200}
+    assert all(r.headers.get("Idempotent-Replayed") == "true" for r in replays)
+    stack.psql("UPDATE core.api_keys SET revoked_at = now() WHERE lookup = :'p1'", key[8:20])
+    after = [set_once() for _ in range(ROUNDS)]
+    assert {r.status for r in after} == {401}
+    assert_stripe_error(after[-1], 401, "Invalid API Key provided")
+
+
 def test_uninstalled_app_is_refused_at_once_and_reinstall_restores(stack):
     app = stack.apps[0]
     account = app["installed_on"][-1]

@@ -58,6 +58,7 @@ int sec_rotate_keys(void)
         .select = sec_store_rotation_select,
         .batch = 100,
         .reseal = reseal,
+        .left = "SELECT count(*) FROM secrets.secrets WHERE key_id <> $1",
     };
     static const struct cm_rekey_cmd cmd = {
         .service = "svc-secrets",

@@ -24,7 +24,8 @@
 #   W+audit       the same to /v1/identity/bench/audit: the upsert and its
 #                 audit row (cm_audit_write, deferred into the upsert's
 #                 transaction: one flight, as in the services)
-#   W+audit+idem  the same to /v1/identity/bench/audit-idem, with the
+#   W+audit+idem  (W+idem in BENCH_SCENARIOS) the same to
+#                 /v1/identity/bench/audit-idem, with the
 #                 request's idempotency record too (cm_idem_store): the three
 #                 rows a keyed set writes, in one flight, nothing read first
 #   R+audit       GET /v1/apps/secrets/audit: R's SELECT and an audit row, in
@@ -443,7 +444,7 @@ for c in $CONNECTIONS; do
 done
 
 # The floors, from the same runs (see the head of this file).
-if [[ " $SCENARIOS " == *" W "* ]]; then
+if [[ " $SCENARIOS " == *" W "* && " $SCENARIOS " =~ \ (W\+audit|W\+idem|R\+audit)\  ]]; then
     note "floors: the rows an audited operation writes, without the service (one transaction, one flight), as ratios of W"
     cost='%5s %8s %9s %9s %9s %10s %10s %10s %13s\n'
     # shellcheck disable=SC2059 # the format is the line above

@@ -15,8 +15,8 @@
  * the database it connects to: the stack's). A path ending in "/audit-idem"
  * (W+audit+idem) adds the idempotency record of the request's
  * Idempotency-Key through cm_idem_store(), in the same flight: the three
- * rows a keyed set writes, written the cheapest way there is (no reads, no
- * claim, one round trip), so the floor of any set, however it is built.
+ * rows a keyed set writes, as the services write them but with no reads, no
+ * claim and one round trip: the floor of a set built that way.
  * The read responder answers R+audit the same way, for a path ending in
  * "/audit": its SELECT and an audit row like a find's secret.read, in one
  * flight, the floor of a find that returns the payload.

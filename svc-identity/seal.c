@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "cm/crypto.h"
+#include "cm/rekey.h"
 #include "seal.h"
 #include "cm/banned.h"
 
@@ -68,6 +69,27 @@ int idn_open(const struct cm_config *cfg, const char *table, const char *row_id,
     if (aad == NULL)
         return -1;
     ret = cm_open(cfg->keys, key_id, aad, aadlen, blob, bloblen, plain, plainlen, err);
+    free(aad);
+    return ret;
+}
+
+int idn_reseal(const struct cm_config *cfg, const char *table, const char *row_id,
+               const char *column, const char *old_key, const unsigned char *blob, size_t bloblen,
+               unsigned char **out, size_t *outlen, const char **key_id, struct cm_err *err)
+{
+    unsigned char *aad;
+    size_t aadlen = 0;
+    int ret;
+
+    if (cfg->keys == NULL)
+        return cm_err_internal(err, "svc-identity has no keyring (CM_KEY_FILE)");
+    if (old_key == NULL)
+        return cm_err_internal(err, "identity.%s %s.%s: sealed value without a key id",
+                               table ? table : "?", row_id ? row_id : "?", column ? column : "?");
+    aad = aad_of(table, row_id, column, &aadlen, err);
+    if (aad == NULL)
+        return -1;
+    ret = cm_rekey_reseal(cfg->keys, old_key, aad, aadlen, blob, bloblen, out, outlen, key_id, err);
     free(aad);
     return ret;
 }

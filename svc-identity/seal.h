@@ -23,6 +23,14 @@ int idn_open(const struct cm_config *cfg, const char *table, const char *row_id,
              const char *key_id, const unsigned char *blob, size_t bloblen, char **plain,
              size_t *plainlen, struct cm_err *err);
 
+/* Opens blob (sealed under old_key for table.column of row_id) and seals it
+ * again under the active key (cm_rekey_reseal(): the plaintext is wiped).
+ * *out is new (free()), *outlen bytes; *key_id borrowed from cfg->keys. 0,
+ * or -1 with a 500, the outputs untouched. */
+int idn_reseal(const struct cm_config *cfg, const char *table, const char *row_id,
+               const char *column, const char *old_key, const unsigned char *blob, size_t bloblen,
+               unsigned char **out, size_t *outlen, const char **key_id, struct cm_err *err);
+
 /* JSON conveniences: seal the compact dump of a borrowed object; open into a
  * new object (json_decref()). Same errors. */
 int idn_seal_json(const struct cm_config *cfg, const char *table, const char *row_id,

@@ -1,8 +1,7 @@
 /* Client secrets, the re-sealing of one sealed value and the re-keying of a
- * session row (session_write.h). The
- * secret's random part is 32 base62 characters (about 190 bits) from
- * OpenSSL's CSPRNG; it is stored only as a SHA-256 for lookups and as a
- * sealed copy bound to its row and column. */
+ * session row (session_write.h). The secret's random part is 32 base62
+ * characters (about 190 bits) from OpenSSL's CSPRNG; it is stored only as a
+ * SHA-256 for lookups and as a sealed copy bound to its row and column. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +90,7 @@ int idn_reseal_hex(const struct cm_config *cfg, const char *table, const char *i
                    const char **new_key, struct cm_err *err)
 {
     unsigned char *blob = NULL, *sealed = NULL;
-    size_t bloblen = 0, sealedlen = 0, plainlen = 0;
-    char *plain = NULL;
+    size_t bloblen = 0, sealedlen = 0;
     int ret = -1;
 
     blob = idn_unhex(hex, &bloblen);
@@ -100,8 +98,8 @@ int idn_reseal_hex(const struct cm_config *cfg, const char *table, const char *i
         cm_err_internal(err, "identity.%s %s.%s: bad hex", table, id, column);
         goto out;
     }
-    if (idn_open(cfg, table, id, column, old_key, blob, bloblen, &plain, &plainlen, err) < 0 ||
-        idn_seal(cfg, table, id, column, plain, plainlen, &sealed, &sealedlen, new_key, err) < 0)
+    if (idn_reseal(cfg, table, id, column, old_key, blob, bloblen, &sealed, &sealedlen, new_key,
+                   err) < 0)
         goto out;
     *out = idn_hex(sealed, sealedlen);
     if (*out == NULL) {
@@ -110,10 +108,6 @@ int idn_reseal_hex(const struct cm_config *cfg, const char *table, const char *i
     }
     ret = 0;
 out:
-    if (plain != NULL) {
-        OPENSSL_cleanse(plain, plainlen);
-        free(plain);
-    }
     free(blob);
     free(sealed);
     return ret;

@@ -593,7 +593,8 @@ PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *na
             return NULL;
         }
     }
-    memcpy(vals, values, (size_t)(nparams - 1) * sizeof(*vals));
+    if (nparams > 1)
+        memcpy(vals, values, (size_t)(nparams - 1) * sizeof(*vals));
     vals[nparams - 1] = NULL;
     if (db->guard.name != NULL && strcmp(db->guard.name, guard) == 0 && db->guard.nparams == 1) {
         g = db->guard; /* owns the value now: the statement carries it */

@@ -42,7 +42,7 @@ const struct cm_stmt cm_idem_stmts[] = {
      " VALUES ($1, $2, $3, decode($4, 'hex'), $5::integer, $6)",
      6},
     /* The DO UPDATE only replaces a record past its 24 hours, which
-     * core.idem_claim() would treat as absent anyway. */
+     * the claim (cm_idem_claim) would treat as absent anyway. */
     {"cm_idem_store_detached",
      "INSERT INTO core.idempotency AS i (owner, key, route, params_hash, status, body)"
      " VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6)"

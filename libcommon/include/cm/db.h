@@ -86,8 +86,10 @@ void cm_db_guard_clear(struct cm_db *db);
  * such guard is pending. The statement must hold, with that value, exactly
  * when the guard statement would, and fail as it would before reading or
  * writing anything (cm/auth.h CM_AUTH_GUARD_SQL). When the statement fails
- * outside a transaction, the guard is pending again (a statement whose
- * parameters do not bind checked nothing). nparams >= 1. */
+ * outside a transaction, for whatever reason, the guard is pending again (a
+ * statement whose parameters do not bind checked nothing; one that failed
+ * later gets its guard checked once more, a round trip on an error path).
+ * nparams >= 1. */
 PGresult *cm_db_exec_guarded(struct cm_db *db, const char *guard, const char *name, int nparams,
                              const char *const *values, struct cm_err *err);
 /* Sends a pending guard now (on its own, or with a pending BEGIN), for a

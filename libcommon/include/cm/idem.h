@@ -1,14 +1,15 @@
 /* Idempotency-Key handling with Stripe's semantics (API.md §7).
  *
  * The record of a key lives in core.idempotency. Inside the request's own
- * transaction the key is claimed (a transaction-scoped advisory lock, so a
- * concurrent holder of the key sees BUSY at once instead of waiting, and a
- * look at the stored record), and the record is written once, with the
+ * transaction the key is claimed (a transaction-scoped advisory try-lock, so
+ * a request that finds the key held is answered BUSY rather than run twice,
+ * and a look at the stored record), and the record is written once, with the
  * response, in the same transaction as the change: a committed change always
  * has its replayable response and a rolled-back one leaves the key free. The
  * claim costs no round trip of its own (it is sent ahead with the handler's
- * first statement) and the record rides with COMMIT. Records expire after 24
- * hours. */
+ * first statement, which may therefore wait on rows the key's holder locked
+ * before BUSY is known; it is then rolled back) and the record rides with
+ * COMMIT. Records expire after 24 hours. */
 #ifndef CM_IDEM_H
 #define CM_IDEM_H
 

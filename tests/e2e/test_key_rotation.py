@@ -69,14 +69,43 @@ def open_sealed(keyfile, key_id, blob, *aad_parts):
     return AESGCM(bytes.fromhex(keys[key_id])).decrypt(blob[:12], blob[12:], aad).decode()
 
 
-def run_service(stack, keyfile, service, *args):
-    """Runs BIN_DIR/<service> ARGS as the service's own role; its output."""
+def quote(literal):
+    """A SQL string literal of a key id (letters and digits only)."""
+    assert literal.isalnum(), literal
+    return f"'{literal}'"
+
+
+def run_service(stack, keyfile, service, *args, expect=0):
+    """Runs BIN_DIR/<service> ARGS as the service's own role; its output,
+    once it exited with status expect."""
     env = dict(stack.pg_env(), CM_KEY_FILE=str(keyfile), PGUSER=service.replace("-", "_"))
     binary = os.path.join(os.environ.get("BIN_DIR", str(REPO / "build")), service)
     done = subprocess.run([binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=120)
-    assert done.returncode == 0, f"{service} {' '.join(args)} exited {done.returncode}:\n{done.stdout}"
+    assert done.returncode == expect, f"{service} {' '.join(args)} exited {done.returncode}:\n{done.stdout}"
     return done.stdout
+
+
+class RowLock:
+    """Holds FOR UPDATE on the rows of sql (as the superuser, in a psql of
+    its own) until the with block ends: a live request that keeps a row."""
+
+    def __init__(self, stack, sql):
+        self.psql = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"], env=stack.pg_env(),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.psql.stdin.write(f"BEGIN;\n{sql} FOR UPDATE;\n\\echo rowlock-held\n")
+        self.psql.stdin.flush()
+        for line in self.psql.stdout:
+            if line.strip() == "rowlock-held":
+                break
+        else:
+            raise AssertionError("psql ended before it held the lock")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.psql.communicate("ROLLBACK;\n", timeout=30)
 
 
 class Receiver:
@@ -214,6 +243,11 @@ def test_key_rotation_keeps_every_sealed_value(stack):
         set_secret("rot-new", "sealed-under-new")
         assert secret_keys() == {old, new}
         assert {n: payload_of(n) for n in payloads} == payloads
+
+        # ---- a row held throughout a run is left, and the run says so ------
+        with RowLock(stack, "SELECT id FROM secrets.secrets WHERE key_id = " + quote(old) + " LIMIT 1"):
+            out = run_service(stack, keyfile, "svc-secrets", "--rotate-keys", expect=1)
+        assert "secrets are still under older keys" in out, out
 
         # ---- re-seal everything, each service as its own role --------------
         outputs = {svc: run_service(stack, keyfile, svc, "--rotate-keys")
